@@ -1,0 +1,694 @@
+//! Sealing and opening segments: AES-256-GCM with STREAM nonces
+//! (docs/formats/object.md, "Segments").
+//!
+//! Hot path: plaintext is copied once into the output buffer and encrypted there
+//! (`seal_in_place_separate_tag`); opening decrypts in the caller's buffer the same way. Neither
+//! allocates per segment.
+
+use std::fmt;
+
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag};
+
+use crate::layout::{checked_ciphertext_len, segment_plaintext_len};
+use crate::{
+    DataKey, HEADER_LEN, Header, RangePlan, SealError, TAG_LEN, ciphertext_len, plan_range,
+    segment_count,
+};
+
+/// The 96-bit nonce of segment `index`: u64 BE index || u32 BE (1 if last, else 0).
+///
+/// This is the STREAM construction (Hoang et al., CRYPTO 2015, §7): the counter pins each
+/// segment to its position and the flag marks the end, so an object cut at a segment boundary
+/// fails because its new last segment was sealed with flag 0.
+#[must_use]
+pub fn segment_nonce(index: u64, last: bool) -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    let (counter, flag) = nonce.split_at_mut(8);
+    counter.copy_from_slice(&index.to_be_bytes());
+    flag.copy_from_slice(&u32::from(last).to_be_bytes());
+    nonce
+}
+
+/// Seals one object's plaintext, segment by segment, in order.
+///
+/// Enforces the format: every segment but the last holds exactly the segment size, the last
+/// holds 0..=segment size (0 only if it is the only segment), and nothing follows the last.
+/// The caller writes [`Header::encode`] before the first segment.
+pub struct Sealer {
+    key: LessSafeKey,
+    aad: [u8; HEADER_LEN],
+    segment_size: u32,
+    segment_size_usize: usize,
+    next_index: u64,
+    plaintext_len: u64,
+    finished: bool,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("header", &Header::parse(&self.aad))
+            .field("next_index", &self.next_index)
+            .field("plaintext_len", &self.plaintext_len)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// A sealer for the object described by `header`, consuming its data key so the key
+    /// cannot seal a second object (the nonces would repeat).
+    ///
+    /// Fails with [`SealError::SegmentSize`] unless the header has the version-1 segment size.
+    pub fn new(dek: DataKey, header: &Header) -> Result<Self, SealError> {
+        header.check_segment_size()?;
+        let segment_size_usize =
+            usize::try_from(header.segment_size).map_err(|_| SealError::SegmentSize {
+                found: header.segment_size,
+            })?;
+        Ok(Self {
+            key: dek.aead_key(),
+            aad: header.encode(),
+            segment_size: header.segment_size,
+            segment_size_usize,
+            next_index: 0,
+            plaintext_len: 0,
+            finished: false,
+        })
+    }
+
+    /// Seals one segment, appending ciphertext || tag to `out`.
+    ///
+    /// `last` marks the final segment. On error nothing is appended.
+    pub fn seal_segment(
+        &mut self,
+        plaintext: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        self.check_segment(plaintext.len(), last)?;
+        out.reserve(plaintext.len().saturating_add(TAG_LEN));
+        self.seal_checked(plaintext, last, out)
+    }
+
+    /// Seals a block that is a whole number of segments, or (`is_final`) the final block of any
+    /// length, appending all its segments to `out` after one reservation.
+    ///
+    /// The final block must be known before it is sealed: a plaintext that ends on a segment
+    /// boundary ends with that full segment, so `seal_block(&[], true, ..)` after other blocks
+    /// fails with [`SealError::EmptyFinalSegment`]. Streaming callers read one block ahead.
+    /// On error `out` is left as it was.
+    pub fn seal_block(
+        &mut self,
+        block: &[u8],
+        is_final: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        if self.finished {
+            return Err(SealError::SealAfterLast {
+                segments: self.next_index,
+            });
+        }
+        if !is_final && !block.len().is_multiple_of(self.segment_size_usize) {
+            return Err(SealError::BlockNotWholeSegments {
+                len: block.len(),
+                segment_size: self.segment_size,
+            });
+        }
+        if block.is_empty() {
+            return if is_final {
+                self.seal_segment(block, true, out)
+            } else {
+                Ok(())
+            };
+        }
+        let segments = block.len().div_ceil(self.segment_size_usize);
+        out.reserve(block.len().saturating_add(segments.saturating_mul(TAG_LEN)));
+        let start = out.len();
+        let mut chunks = block.chunks(self.segment_size_usize).peekable();
+        while let Some(chunk) = chunks.next() {
+            let last = is_final && chunks.peek().is_none();
+            let sealed = self
+                .check_segment(chunk.len(), last)
+                .and_then(|()| self.seal_checked(chunk, last, out));
+            if let Err(err) = sealed {
+                // Only the overflow guards can fail here; leave no partial output behind.
+                out.truncate(start);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends sealing, returning the plaintext length sealed; fails with
+    /// [`SealError::SealNotFinished`] if no segment was marked last.
+    pub fn finish(self) -> Result<u64, SealError> {
+        if self.finished {
+            Ok(self.plaintext_len)
+        } else {
+            Err(SealError::SealNotFinished {
+                segments: self.next_index,
+            })
+        }
+    }
+
+    /// Whether the last segment has been sealed.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Segments sealed so far.
+    #[must_use]
+    pub fn segments_sealed(&self) -> u64 {
+        self.next_index
+    }
+
+    /// Plaintext bytes sealed so far.
+    #[must_use]
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+
+    /// Checks that a segment of `len` bytes may come next.
+    fn check_segment(&self, len: usize, last: bool) -> Result<(), SealError> {
+        let index = self.next_index;
+        if self.finished {
+            return Err(SealError::SealAfterLast { segments: index });
+        }
+        if !last && len != self.segment_size_usize {
+            return Err(SealError::NonFinalSegmentLength {
+                index,
+                expected: self.segment_size,
+                found: len,
+            });
+        }
+        if last && len > self.segment_size_usize {
+            return Err(SealError::FinalSegmentTooLong {
+                index,
+                max: self.segment_size,
+                found: len,
+            });
+        }
+        if last && len == 0 && index > 0 {
+            return Err(SealError::EmptyFinalSegment { index });
+        }
+        Ok(())
+    }
+
+    /// Seals a segment already checked by [`Sealer::check_segment`].
+    fn seal_checked(
+        &mut self,
+        plaintext: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        let index = self.next_index;
+        let overflow = || SealError::LengthOverflow {
+            plaintext_len: self.plaintext_len,
+        };
+        let next_index = index.checked_add(1).ok_or_else(overflow)?;
+        let plaintext_len = u64::try_from(plaintext.len())
+            .ok()
+            .and_then(|len| self.plaintext_len.checked_add(len))
+            .ok_or_else(overflow)?;
+
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let sealed = self.key.seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(segment_nonce(index, last)),
+            Aad::from(&self.aad),
+            &mut out[start..],
+        );
+        match sealed {
+            Ok(tag) => out.extend_from_slice(tag.as_ref()),
+            Err(_) => {
+                // Never leave plaintext behind in the output buffer.
+                out.truncate(start);
+                return Err(SealError::SealFailed { index });
+            }
+        }
+        self.next_index = next_index;
+        self.plaintext_len = plaintext_len;
+        self.finished = last;
+        Ok(())
+    }
+}
+
+/// Opens (authenticates and decrypts) segments of one object, in any order and any subset.
+///
+/// Built from what the vault recorded about the object (its data key, header and plaintext
+/// length), never from the stored object itself: the recorded header is the associated data,
+/// so a segment from any other object fails authentication.
+pub struct Opener {
+    key: LessSafeKey,
+    header: Header,
+    aad: [u8; HEADER_LEN],
+    plaintext_len: u64,
+    segments: u64,
+}
+
+impl fmt::Debug for Opener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opener")
+            .field("header", &self.header)
+            .field("plaintext_len", &self.plaintext_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Opener {
+    /// An opener for the object `expected` of `plaintext_len` bytes under `dek`.
+    ///
+    /// Fails with [`SealError::SegmentSize`] for a non-standard segment size and
+    /// [`SealError::LengthOverflow`] for a length no object can have.
+    pub fn new(dek: &DataKey, expected: &Header, plaintext_len: u64) -> Result<Self, SealError> {
+        expected.check_segment_size()?;
+        if checked_ciphertext_len(plaintext_len, expected.segment_size).is_none() {
+            return Err(SealError::LengthOverflow { plaintext_len });
+        }
+        Ok(Self {
+            key: dek.aead_key(),
+            header: *expected,
+            aad: expected.encode(),
+            plaintext_len,
+            segments: segment_count(plaintext_len, expected.segment_size),
+        })
+    }
+
+    /// The expected header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Plaintext length of the object.
+    #[must_use]
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+
+    /// Number of segments of the object.
+    #[must_use]
+    pub fn segment_count(&self) -> u64 {
+        self.segments
+    }
+
+    /// Total stored length of the object.
+    #[must_use]
+    pub fn ciphertext_len(&self) -> u64 {
+        ciphertext_len(self.plaintext_len, self.header.segment_size)
+    }
+
+    /// Checks a stored header against the expected one: a parse error, or
+    /// [`SealError::ObjectIdMismatch`] if it belongs to another object.
+    pub fn check_header(&self, stored: &[u8]) -> Result<(), SealError> {
+        let found = Header::parse(stored)?;
+        if found.object_id != self.header.object_id {
+            return Err(SealError::ObjectIdMismatch {
+                expected: self.header.object_id,
+                found: found.object_id,
+            });
+        }
+        if found != self.header {
+            // Unreachable in version 1 (one segment size), kept for later versions.
+            return Err(SealError::SegmentSize {
+                found: found.segment_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stored length (ciphertext and tag) of segment `index`.
+    pub fn stored_segment_len(&self, index: u64) -> Result<u64, SealError> {
+        segment_plaintext_len(self.plaintext_len, self.header.segment_size, index)
+            .map(|len| u64::from(len) + TAG_LEN as u64)
+            .ok_or(SealError::SegmentIndexOutOfRange {
+                index,
+                count: self.segments,
+            })
+    }
+
+    /// Opens stored segment `index` (ciphertext || tag), appending its plaintext to `out`.
+    ///
+    /// On error nothing is appended: unauthenticated plaintext never reaches the caller.
+    pub fn open_segment(
+        &self,
+        index: u64,
+        stored: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        let expected = self.stored_segment_len(index)?;
+        let found = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        if found != expected {
+            return Err(SealError::WrongSegmentLength {
+                index,
+                expected,
+                found,
+            });
+        }
+        out.reserve(stored.len());
+        self.open_checked(index, stored, out)
+    }
+
+    /// Opens consecutive stored segments starting at `first_index`, appending their plaintext
+    /// to `out` after one reservation. On error `out` is left as it was.
+    pub fn open_block(
+        &self,
+        first_index: u64,
+        stored_block: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        let start = out.len();
+        out.reserve(stored_block.len());
+        let result = self.open_block_inner(first_index, stored_block, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn open_block_inner(
+        &self,
+        first_index: u64,
+        mut rest: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        let mut index = first_index;
+        while !rest.is_empty() {
+            let expected = self.stored_segment_len(index)?;
+            let found = u64::try_from(rest.len()).unwrap_or(u64::MAX);
+            let Some((stored, tail)) = usize::try_from(expected)
+                .ok()
+                .and_then(|len| rest.split_at_checked(len))
+            else {
+                return Err(SealError::WrongSegmentLength {
+                    index,
+                    expected,
+                    found,
+                });
+            };
+            self.open_checked(index, stored, out)?;
+            rest = tail;
+            index = index
+                .checked_add(1)
+                .ok_or(SealError::SegmentIndexOutOfRange {
+                    index,
+                    count: self.segments,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Plans a read of plaintext `[start, end)` of this object; see [`plan_range`].
+    pub fn plan_range(&self, start: u64, end: u64) -> Result<RangePlan, SealError> {
+        plan_range(self.plaintext_len, self.header.segment_size, start, end)
+    }
+
+    /// Opens the stored bytes `plan.ciphertext_range()` of this object and appends exactly the
+    /// planned plaintext range to `out`. On error `out` is left as it was.
+    pub fn open_range(
+        &self,
+        plan: &RangePlan,
+        stored: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SealError> {
+        let range = plan.ciphertext_range();
+        let found_ciphertext = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        let mismatch = SealError::RangePlanMismatch {
+            plan_len: plan.plaintext_len(),
+            opener_len: self.plaintext_len,
+            plan_ciphertext: range.end - range.start,
+            found_ciphertext,
+        };
+        if plan.plaintext_len() != self.plaintext_len
+            || plan.segment_size() != self.header.segment_size
+            || range.end - range.start != found_ciphertext
+        {
+            return Err(mismatch);
+        }
+        let start = out.len();
+        self.open_block(plan.first_segment(), stored, out)?;
+        // Keep [skip, skip + output_len) of what was decrypted.
+        let keep = usize::try_from(plan.skip())
+            .ok()
+            .and_then(|skip| Some((skip, usize::try_from(plan.output_len()).ok()?)))
+            .and_then(|(skip, len)| Some((start.checked_add(skip)?, len)))
+            .filter(|&(from, len)| from.checked_add(len).is_some_and(|end| end <= out.len()));
+        let Some((from, len)) = keep else {
+            out.truncate(start);
+            return Err(mismatch);
+        };
+        out.drain(start..from);
+        out.truncate(start + len);
+        Ok(())
+    }
+
+    /// Decrypts a stored segment of the right length in place at the end of `out`.
+    fn open_checked(&self, index: u64, stored: &[u8], out: &mut Vec<u8>) -> Result<(), SealError> {
+        let failed = SealError::SegmentAuthFailed { index };
+        let (ciphertext, tag) = stored.split_last_chunk::<TAG_LEN>().ok_or(failed.clone())?;
+        let last = index.checked_add(1) == Some(self.segments);
+        let start = out.len();
+        out.extend_from_slice(ciphertext);
+        let opened = self.key.open_in_place_separate_tag(
+            Nonce::assume_unique_for_key(segment_nonce(index, last)),
+            Aad::from(&self.aad),
+            Tag::from(*tag),
+            &mut out[start..],
+            0..,
+        );
+        if opened.is_err() {
+            out.truncate(start);
+            return Err(failed);
+        }
+        Ok(())
+    }
+}
+
+/// Seals a whole plaintext held in memory: header || segments. For small objects and tests;
+/// the ingest pipeline streams blocks through [`Sealer::seal_block`].
+pub fn seal_object(dek: DataKey, header: &Header, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+    let plaintext_len = u64::try_from(plaintext.len()).unwrap_or(u64::MAX);
+    let total = checked_ciphertext_len(plaintext_len, header.segment_size)
+        .and_then(|len| usize::try_from(len).ok())
+        .ok_or(SealError::LengthOverflow { plaintext_len })?;
+    let mut sealer = Sealer::new(dek, header)?;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&header.encode());
+    sealer.seal_block(plaintext, true, &mut out)?;
+    Ok(out)
+}
+
+/// Opens a whole stored object held in memory, checking in order: the stored header against
+/// `expected` (wrong object → [`SealError::ObjectIdMismatch`]), the total length against
+/// `plaintext_len` ([`SealError::ObjectLength`]), then every segment.
+pub fn open_object(
+    dek: &DataKey,
+    expected: &Header,
+    plaintext_len: u64,
+    object: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    let opener = Opener::new(dek, expected, plaintext_len)?;
+    let (header, body) =
+        object
+            .split_first_chunk::<HEADER_LEN>()
+            .ok_or(SealError::HeaderLength {
+                found: object.len(),
+            })?;
+    opener.check_header(header)?;
+    let found = u64::try_from(object.len()).unwrap_or(u64::MAX);
+    if found != opener.ciphertext_len() {
+        return Err(SealError::ObjectLength {
+            expected: opener.ciphertext_len(),
+            found,
+        });
+    }
+    let mut out = Vec::with_capacity(usize::try_from(plaintext_len).unwrap_or(0));
+    opener.open_block(0, body, &mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ObjectId, SEGMENT_SIZE};
+
+    const S: usize = SEGMENT_SIZE as usize;
+
+    fn header() -> Header {
+        Header::new(ObjectId([7; 16]))
+    }
+
+    fn sealer() -> Sealer {
+        Sealer::new(DataKey::from_bytes([1; 32]), &header()).expect("standard header")
+    }
+
+    #[test]
+    fn nonce_layout() {
+        assert_eq!(
+            hex::encode(segment_nonce(0, false)),
+            "000000000000000000000000"
+        );
+        assert_eq!(
+            hex::encode(segment_nonce(0, true)),
+            "000000000000000000000001"
+        );
+        assert_eq!(
+            hex::encode(segment_nonce(0x0102_0304_0506_0708, true)),
+            "010203040506070800000001"
+        );
+    }
+
+    #[test]
+    fn sealer_enforces_segment_rules() {
+        let mut out = Vec::new();
+        let mut s = sealer();
+        assert_eq!(
+            s.seal_segment(&[0; 10], false, &mut out),
+            Err(SealError::NonFinalSegmentLength {
+                index: 0,
+                expected: SEGMENT_SIZE,
+                found: 10
+            })
+        );
+        assert_eq!(
+            s.seal_segment(&vec![0; S + 1], true, &mut out),
+            Err(SealError::FinalSegmentTooLong {
+                index: 0,
+                max: SEGMENT_SIZE,
+                found: S + 1
+            })
+        );
+        assert!(out.is_empty(), "failed calls append nothing");
+        s.seal_segment(&vec![0; S], false, &mut out)
+            .expect("full segment");
+        assert_eq!(
+            s.seal_segment(&[], true, &mut out),
+            Err(SealError::EmptyFinalSegment { index: 1 })
+        );
+        assert_eq!(
+            s.seal_block(&[], true, &mut out),
+            Err(SealError::EmptyFinalSegment { index: 1 })
+        );
+        assert_eq!(
+            s.seal_block(&[0; 5], false, &mut out),
+            Err(SealError::BlockNotWholeSegments {
+                len: 5,
+                segment_size: SEGMENT_SIZE
+            })
+        );
+        s.seal_segment(&[0; 3], true, &mut out)
+            .expect("last segment");
+        assert_eq!(out.len(), S + 16 + 3 + 16);
+        assert_eq!(
+            s.seal_segment(&[0; 3], true, &mut out),
+            Err(SealError::SealAfterLast { segments: 2 })
+        );
+        assert_eq!(
+            s.seal_block(&[], true, &mut out),
+            Err(SealError::SealAfterLast { segments: 2 })
+        );
+        assert_eq!(s.finish(), Ok(S as u64 + 3));
+    }
+
+    #[test]
+    fn unfinished_sealer_reports_it() {
+        let mut s = sealer();
+        let mut out = Vec::new();
+        s.seal_block(&vec![0; 2 * S], false, &mut out)
+            .expect("two segments");
+        assert_eq!(s.segments_sealed(), 2);
+        assert_eq!(s.finish(), Err(SealError::SealNotFinished { segments: 2 }));
+    }
+
+    #[test]
+    fn non_standard_segment_size_rejected() {
+        let odd = Header {
+            object_id: ObjectId([0; 16]),
+            segment_size: 4096,
+        };
+        assert_eq!(
+            Sealer::new(DataKey::from_bytes([0; 32]), &odd).map(|_| ()),
+            Err(SealError::SegmentSize { found: 4096 })
+        );
+        assert_eq!(
+            Opener::new(&DataKey::from_bytes([0; 32]), &odd, 0).map(|_| ()),
+            Err(SealError::SegmentSize { found: 4096 })
+        );
+    }
+
+    #[test]
+    fn block_and_segment_sealing_agree() {
+        let plaintext: Vec<u8> = (0..3 * S + 5).map(|i| (i % 251) as u8).collect();
+        let mut by_block = Vec::new();
+        let mut s = sealer();
+        s.seal_block(&plaintext[..2 * S], false, &mut by_block)
+            .expect("block");
+        s.seal_block(&plaintext[2 * S..], true, &mut by_block)
+            .expect("final block");
+        let mut by_segment = Vec::new();
+        let mut s = sealer();
+        let chunks: Vec<&[u8]> = plaintext.chunks(S).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            s.seal_segment(chunk, i + 1 == chunks.len(), &mut by_segment)
+                .expect("segment");
+        }
+        assert_eq!(by_block, by_segment);
+    }
+
+    #[test]
+    fn opener_rejects_bad_indices_and_lengths() {
+        let plaintext = vec![9u8; S + 1];
+        let object =
+            seal_object(DataKey::from_bytes([1; 32]), &header(), &plaintext).expect("seal");
+        let opener = Opener::new(
+            &DataKey::from_bytes([1; 32]),
+            &header(),
+            plaintext.len() as u64,
+        )
+        .expect("opener");
+        let mut out = Vec::new();
+        assert_eq!(
+            opener.open_segment(2, &[0; 17], &mut out),
+            Err(SealError::SegmentIndexOutOfRange { index: 2, count: 2 })
+        );
+        assert_eq!(
+            opener.open_segment(1, &object[32..50], &mut out),
+            Err(SealError::WrongSegmentLength {
+                index: 1,
+                expected: 17,
+                found: 18
+            })
+        );
+        let second = &object[32 + S + 16..];
+        opener.open_segment(1, second, &mut out).expect("segment 1");
+        assert_eq!(out, [9]);
+        // A stored block that ends inside a segment.
+        let mut out = vec![0xaa];
+        assert_eq!(
+            opener.open_block(0, &object[32..32 + S + 20], &mut out),
+            Err(SealError::WrongSegmentLength {
+                index: 1,
+                expected: 17,
+                found: 4
+            })
+        );
+        assert_eq!(out, [0xaa], "nothing appended on error");
+    }
+
+    #[test]
+    fn failed_authentication_appends_nothing() {
+        let mut object =
+            seal_object(DataKey::from_bytes([1; 32]), &header(), b"secret").expect("seal");
+        let last = object.len() - 1;
+        object[last] ^= 1;
+        let opener = Opener::new(&DataKey::from_bytes([1; 32]), &header(), 6).expect("opener");
+        let mut out = b"kept".to_vec();
+        assert_eq!(
+            opener.open_segment(0, &object[32..], &mut out),
+            Err(SealError::SegmentAuthFailed { index: 0 })
+        );
+        assert_eq!(out, b"kept");
+    }
+}

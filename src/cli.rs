@@ -1,0 +1,528 @@
+//! The `custos` command line: argument parsing and output. Each command is a thin call into the
+//! library; errors travel up as `anyhow` and `main` prints them as one line.
+
+use crate::audit;
+use crate::custody;
+use crate::export;
+use crate::ids::{ActorName, CaseName, ItemId};
+use crate::ingest::{self, Expected, IngestRequest};
+use crate::progress::Progress;
+use crate::vault::{InitOptions, Vault};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use custos_core::Sha256Hash;
+use custos_core::event::{Actor, Event};
+use std::path::PathBuf;
+
+/// Custos: a chain-of-custody vault for digital evidence.
+#[derive(Debug, Parser)]
+#[command(name = "custos", version, about, long_about = None)]
+pub struct Cli {
+    /// The vault folder.
+    #[arg(long, global = true, env = "CUSTOS_DIR", default_value = "custos-data")]
+    pub dir: PathBuf,
+    /// Record acts under this name instead of the configured examiner.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault (config, fresh keys, database, object store location).
+    Init(InitArgs),
+    /// Stream a file into the vault as an evidence item.
+    Ingest(IngestArgs),
+    /// Decrypt an item (or a byte range) to a file, recording the stated reason first.
+    Get(GetArgs),
+    /// List custody events (an item's custody chain with --item).
+    Log(LogArgs),
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// Print the log's verifier key (C2SP format) and its fingerprint.
+    Key(KeyArgs),
+    /// Check the whole vault and report every finding.
+    Audit(AuditArgs),
+    /// Manage keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print proofs from the custody log.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+}
+
+/// `init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Checkpoint origin (default: unique per vault).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Default examiner recorded in local mode (default: $USER).
+    #[arg(long)]
+    pub examiner: Option<String>,
+    /// Object storage: file://PATH or s3://BUCKET[/PREFIX] (default: file://store inside the vault).
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// S3 endpoint for S3-compatible services.
+    #[arg(long, requires = "storage")]
+    pub s3_endpoint: Option<String>,
+    /// Allow plain HTTP to the S3 endpoint (loopback and tests only).
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Print a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ingest`
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The file to ingest.
+    pub file: PathBuf,
+    /// The case (created on first use).
+    #[arg(long)]
+    pub case: String,
+    /// A description of the item.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Expected SHA-256 (64 hex digits); a mismatch rejects the ingest.
+    #[arg(long, value_parser = parse_sha256)]
+    pub expect_sha256: Option<Sha256Hash>,
+    /// Expected SHA-1 (40 hex digits), as in an imaging tool's log.
+    #[arg(long, value_parser = parse_sha1)]
+    pub expect_sha1: Option<[u8; 20]>,
+    /// Expected MD5 (32 hex digits), as in an imaging tool's log.
+    #[arg(long, value_parser = parse_md5)]
+    pub expect_md5: Option<[u8; 16]>,
+    /// Also compute MD5 and SHA-1.
+    #[arg(long)]
+    pub legacy_hashes: bool,
+    /// The acquisition tool and version, as the examiner states it.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// The acquisition method, as the examiner states it.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Print a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `get`
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The item id.
+    pub item: String,
+    /// Output file (must not exist).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The reason for this export (recorded in the custody log).
+    #[arg(long)]
+    pub reason: String,
+    /// Only bytes START to END inclusive (e.g. 0-1023).
+    #[arg(long, value_parser = parse_range)]
+    pub range: Option<(u64, u64)>,
+    /// Print a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `log`
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this item's custody chain.
+    #[arg(long)]
+    pub item: Option<String>,
+    /// Print JSON lines with the canonical event and signature.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `key`
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Print a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `audit`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Also decrypt every object and check its SHA-256.
+    #[arg(long)]
+    pub deep: bool,
+    /// Remove staging leftovers and orphan objects.
+    #[arg(long)]
+    pub repair: bool,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keys`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new master key and rewrap every data key with it (no object is rewritten).
+    Rotate {
+        /// Print a JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `proof`
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Inclusion proof of event INDEX in the tree of SIZE events (default: latest checkpoint).
+    Inclusion {
+        /// Event index.
+        index: u64,
+        /// Tree size.
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Consistency proof from tree size OLD to NEW (default: latest checkpoint).
+    Consistency {
+        /// Older size.
+        old: u64,
+        /// Newer size.
+        #[arg(long)]
+        new: Option<u64>,
+    },
+}
+
+fn parse_hex_n<const N: usize>(s: &str, algo: &str) -> Result<[u8; N], String> {
+    if s.len() != 2 * N {
+        return Err(format!(
+            "a {algo} has {} hex digits; got {} characters",
+            2 * N,
+            s.chars().count()
+        ));
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| format!("a {algo} has only hex digits (0-9, a-f)"))?;
+    Ok(out)
+}
+fn parse_sha256(s: &str) -> Result<Sha256Hash, String> {
+    parse_hex_n::<32>(s, "SHA-256").map(Sha256Hash)
+}
+fn parse_sha1(s: &str) -> Result<[u8; 20], String> {
+    parse_hex_n::<20>(s, "SHA-1")
+}
+fn parse_md5(s: &str) -> Result<[u8; 16], String> {
+    parse_hex_n::<16>(s, "MD5")
+}
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once('-').ok_or("give START-END, e.g. 0-1023")?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{a}' is not a byte offset"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{b}' is not a byte offset"))?;
+    if a > b {
+        return Err(format!("START {a} is after END {b}"));
+    }
+    Ok((a, b))
+}
+
+fn actor(vault: &Vault, as_name: &Option<String>) -> Result<Actor> {
+    Ok(match as_name {
+        Some(n) => Actor {
+            name: ActorName::parse(n)?.to_string(),
+            role: "examiner".into(),
+            auth: "cli-as".into(),
+        },
+        None => Actor {
+            name: vault.config.vault.examiner.clone(),
+            role: "examiner".into(),
+            auth: "local-config".into(),
+        },
+    })
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).expect("json"));
+}
+
+/// Run the parsed command. Returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Init(a) => {
+            let opts = InitOptions {
+                origin: a.origin,
+                examiner: a.examiner,
+                storage_url: a.storage,
+                storage_endpoint: a.s3_endpoint,
+                allow_http: a.allow_http,
+            };
+            let cfg = Vault::init(&cli.dir, &opts)?;
+            let vault = Vault::open(&cli.dir)?;
+            let key = vault.keys.log.verifier();
+            if a.json {
+                print_json(&serde_json::json!({
+                    "dir": cli.dir, "origin": cfg.vault.origin, "examiner": cfg.vault.examiner,
+                    "storage": cfg.storage.url, "verifier_key": key.to_string(), "fingerprint": key.fingerprint(),
+                }));
+            } else {
+                println!(
+                    "created vault {} (origin {})",
+                    cli.dir.display(),
+                    cfg.vault.origin
+                );
+                println!("log verifier key: {key}");
+                println!(
+                    "back up {} now: without it, no evidence can be read",
+                    vault.keys_dir().display()
+                );
+            }
+            Ok(0)
+        }
+        Command::Ingest(a) => {
+            let case = CaseName::parse(&a.case)?;
+            let vault = Vault::open(&cli.dir)?;
+            let req = IngestRequest {
+                path: a.file.clone(),
+                case,
+                description: a.description,
+                expect: Expected {
+                    sha256: a.expect_sha256,
+                    sha1: a.expect_sha1,
+                    md5: a.expect_md5,
+                },
+                legacy_hashes: a.legacy_hashes,
+                actor: actor(&vault, &cli.as_name)?,
+                tool: a.tool,
+                method: a.method,
+            };
+            let progress = Progress::bytes("ingest", !a.json);
+            let out = ingest::ingest(&vault, req, &progress).await?;
+            if a.json {
+                let mut v = serde_json::json!({
+                    "item": out.item.to_string(), "case": out.case.to_string(), "sha256": out.sha256.to_hex(),
+                    "size": out.size, "duplicate": out.duplicate, "receipt": out.receipt.to_json(),
+                });
+                if let Some(h) = out.sha1 {
+                    v["sha1"] = hex::encode(h).into();
+                }
+                if let Some(h) = out.md5 {
+                    v["md5"] = hex::encode(h).into();
+                }
+                print_json(&v);
+            } else {
+                let dup = if out.duplicate {
+                    " (case already held this content; ingest recorded on that item)"
+                } else {
+                    ""
+                };
+                println!("{} {}{dup}", out.item, out.sha256);
+                if let Some(h) = out.md5 {
+                    println!("md5 {}", hex::encode(h));
+                }
+                if let Some(h) = out.sha1 {
+                    println!("sha1 {}", hex::encode(h));
+                }
+                println!(
+                    "logged as event {} in checkpoint of size {}",
+                    out.receipt.index, out.receipt.tree_size
+                );
+            }
+            Ok(0)
+        }
+        Command::Get(a) => {
+            let item = ItemId::parse(&a.item)?;
+            if a.reason.trim().is_empty() {
+                bail!("--reason must say why the item is exported");
+            }
+            let vault = Vault::open(&cli.dir)?;
+            let who = actor(&vault, &cli.as_name)?;
+            let progress = Progress::bytes("get", !a.json);
+            let out = export::export(&vault, &item, &a.output, &a.reason, a.range, who, &progress)
+                .await?;
+            if a.json {
+                print_json(&serde_json::json!({
+                    "item": item.to_string(), "output": a.output, "bytes": out.bytes, "sha256": out.sha256.to_hex(),
+                    "verified": out.verified, "receipt": out.receipt.to_json(),
+                }));
+            } else if out.verified {
+                println!(
+                    "wrote {} bytes to {}; SHA-256 {} verified",
+                    out.bytes,
+                    a.output.display(),
+                    out.sha256
+                );
+            } else {
+                println!(
+                    "wrote {} bytes to {}; every segment authenticated",
+                    out.bytes,
+                    a.output.display()
+                );
+            }
+            Ok(0)
+        }
+        Command::Log(a) => {
+            let vault = Vault::open(&cli.dir)?;
+            let conn = vault.connect()?;
+            let item = a.item.as_deref().map(ItemId::parse).transpose()?;
+            let events = custody::read_events(&conn, item.as_ref().map(|i| i.as_str()))?;
+            if let Some(i) = &item {
+                if events.is_empty() {
+                    bail!("no item {i} in this vault");
+                }
+            }
+            for e in events {
+                let ev = Event::from_canonical_bytes(&e.bytes)
+                    .with_context(|| format!("event {} is damaged; run custos audit", e.seq))?;
+                if a.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "index": e.seq, "event": String::from_utf8_lossy(&e.bytes),
+                            "signature": base64_std(&e.signature), "leaf_hash": base64_std(&e.hash),
+                        })
+                    );
+                } else {
+                    println!("{}", describe(&ev));
+                }
+            }
+            Ok(0)
+        }
+        Command::Checkpoint => {
+            let vault = Vault::open(&cli.dir)?;
+            match custody::latest_checkpoint(&vault.connect()?)? {
+                Some(note) => print!("{note}"),
+                None => bail!("the log is empty: no checkpoint has been signed yet"),
+            }
+            Ok(0)
+        }
+        Command::Key(a) => {
+            let vault = Vault::open(&cli.dir)?;
+            let key = vault.keys.log.verifier();
+            if a.json {
+                print_json(
+                    &serde_json::json!({"verifier_key": key.to_string(), "fingerprint": key.fingerprint()}),
+                );
+            } else {
+                println!("{key}");
+            }
+            Ok(0)
+        }
+        Command::Audit(a) => {
+            let vault = Vault::open(&cli.dir)?;
+            let progress = Progress::bytes("audit", !a.json);
+            let report = audit::audit(&vault, a.deep, a.repair, &progress).await?;
+            progress.finish();
+            if a.json {
+                print_json(&serde_json::to_value(&report).expect("json"));
+            } else {
+                for f in &report.findings {
+                    println!("FINDING {f}");
+                }
+                for r in &report.repaired {
+                    println!("removed {r}");
+                }
+                println!(
+                    "audit{}: {} events, {} checkpoints, {} items, {} objects: {}",
+                    if report.deep { " --deep" } else { "" },
+                    report.events,
+                    report.checkpoints,
+                    report.items,
+                    report.objects,
+                    if report.findings.is_empty() {
+                        "clean".to_string()
+                    } else {
+                        format!("{} finding(s)", report.findings.len())
+                    }
+                );
+            }
+            Ok(if report.findings.is_empty() { 0 } else { 1 })
+        }
+        Command::Keys(KeysCommand::Rotate { json }) => {
+            let mut vault = Vault::open(&cli.dir)?;
+            let who = actor(&vault, &cli.as_name)?;
+            let r = crate::rotate::rotate(&mut vault, who).await?;
+            if json {
+                print_json(
+                    &serde_json::json!({"new_master_key": format!("{:08x}", r.new_id), "rewrapped": r.rewrapped, "retired": r.retired.iter().map(|i| format!("{i:08x}")).collect::<Vec<_>>(), "event": r.receipt.index}),
+                );
+            } else {
+                println!(
+                    "master key {:08x} now wraps {} data key(s); retired {:?}; logged as event {}",
+                    r.new_id, r.rewrapped, r.retired, r.receipt.index
+                );
+            }
+            Ok(0)
+        }
+        Command::Proof(p) => {
+            let vault = Vault::open(&cli.dir)?;
+            let conn = vault.connect()?;
+            let latest: u64 =
+                conn.query_row("SELECT COALESCE(MAX(size), 0) FROM checkpoints", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64;
+            let nodes = custody::SqlNodes(&conn);
+            let (proof, what) = match p {
+                ProofCommand::Inclusion { index, size } => {
+                    let size = size.unwrap_or(latest);
+                    if size > latest || index >= size {
+                        bail!("need INDEX < SIZE <= {latest} (the latest checkpoint's size)");
+                    }
+                    (
+                        custos_core::merkle::inclusion_proof(&nodes, index, size)
+                            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                        format!("inclusion of {index} in {size}"),
+                    )
+                }
+                ProofCommand::Consistency { old, new } => {
+                    let new = new.unwrap_or(latest);
+                    if new > latest || old > new {
+                        bail!("need OLD <= NEW <= {latest} (the latest checkpoint's size)");
+                    }
+                    (
+                        custos_core::merkle::consistency_proof(&nodes, old, new)
+                            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                        format!("consistency {old} to {new}"),
+                    )
+                }
+            };
+            println!("# {what}");
+            for h in proof {
+                println!("{}", h.to_base64());
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn base64_std(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// One readable line per event.
+fn describe(ev: &Event) -> String {
+    let mut s = format!(
+        "{:>6}  {}  {:<18} {}",
+        ev.seq,
+        ev.time.to_rfc3339(),
+        ev.action.as_str(),
+        ev.actor.name
+    );
+    if let Some(c) = &ev.case {
+        s.push_str(&format!("  case={c}"));
+    }
+    if let Some(i) = &ev.item {
+        s.push_str(&format!("  item={} sha256={}", i.id, i.sha256));
+    }
+    if let Some(r) = &ev.reason {
+        s.push_str(&format!("  reason={r:?}"));
+    }
+    s
+}

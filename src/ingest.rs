@@ -1,0 +1,590 @@
+//! Ingest: stream a file into the vault and record it in the custody log.
+//!
+//! The pipeline (docs/ARCHITECTURE.md, "Life of an ingest") keeps both cores busy and memory
+//! constant: a reader thread reads 4 MiB blocks and hands each block (shared, not copied) to one
+//! thread per digest (SHA-256 always; SHA-1 and MD5 on request) and to a sealer thread, which
+//! encrypts it and passes the sealed bytes to the async multipart upload. Channels are bounded,
+//! so at most a few blocks are in flight whatever the file size.
+
+use crate::custody::{EventDraft, LogError, LogTx, Receipt};
+use crate::db::{self, DbError, SqlContext};
+use crate::ids::{CaseName, ItemId};
+use crate::progress::Progress;
+use crate::store::{ObjectSealer, StoreError};
+use crate::vault::Vault;
+use bytes::Bytes;
+use custos_core::Sha256Hash;
+use custos_core::event::{Action, Actor, ItemRef};
+use custos_core::jcs::Value;
+use custos_seal::{DataKey, ObjectId, SEGMENT_SIZE};
+use rusqlite::{OptionalExtension, params};
+use sha2::Digest;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+/// Plaintext block size of the pipeline (a multiple of the segment size).
+pub const BLOCK: usize = 64 * SEGMENT_SIZE as usize;
+
+/// Hashes the examiner expects (from the imaging tool's acquisition log).
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    /// Expected SHA-256.
+    pub sha256: Option<Sha256Hash>,
+    /// Expected SHA-1 (20 bytes).
+    pub sha1: Option<[u8; 20]>,
+    /// Expected MD5 (16 bytes).
+    pub md5: Option<[u8; 16]>,
+}
+
+/// What to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// The file.
+    pub path: PathBuf,
+    /// The case it belongs to (created on first use in local mode).
+    pub case: CaseName,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// Expected hashes.
+    pub expect: Expected,
+    /// Compute MD5 and SHA-1 even when none is expected.
+    pub legacy_hashes: bool,
+    /// Who ingests.
+    pub actor: Actor,
+    /// The examiner's stated acquisition tool.
+    pub tool: Option<String>,
+    /// The examiner's stated acquisition method.
+    pub method: Option<String>,
+}
+
+/// The acknowledgement of a durable ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The item (an existing one when the case already held the same content).
+    pub item: ItemId,
+    /// The case.
+    pub case: CaseName,
+    /// Plaintext SHA-256: the evidence identity.
+    pub sha256: Sha256Hash,
+    /// SHA-1 when computed.
+    pub sha1: Option<[u8; 20]>,
+    /// MD5 when computed.
+    pub md5: Option<[u8; 16]>,
+    /// Plaintext size.
+    pub size: u64,
+    /// True when the case already held this content (the ingest is recorded on that item).
+    pub duplicate: bool,
+    /// The custody receipt of the ingest event.
+    pub receipt: Receipt,
+}
+
+/// Ingest errors.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The input file cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input is not a regular file.
+    #[error("{path} is a directory, not a file; ingest one file at a time")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// An expected hash does not match; nothing was kept.
+    #[error(
+        "{algorithm} mismatch for {path}: expected {expected}, computed {actual}; nothing was kept (the rejection is logged as event {event})"
+    )]
+    HashMismatch {
+        /// The file.
+        path: PathBuf,
+        /// md5, sha1 or sha256.
+        algorithm: &'static str,
+        /// What the examiner gave.
+        expected: String,
+        /// What the vault computed.
+        actual: String,
+        /// The ingest-rejected event's index.
+        event: u64,
+    },
+    /// Storage failed; nothing was kept.
+    #[error("{0}; nothing was kept")]
+    Store(#[from] StoreError),
+    /// The log failed; nothing was kept.
+    #[error("{0}; nothing was kept")]
+    Log(#[from] LogError),
+    /// The database failed; nothing was kept.
+    #[error("{0}; nothing was kept")]
+    Db(#[from] DbError),
+    /// An internal pipeline failure.
+    #[error("ingest of {path} failed: {message}; nothing was kept")]
+    Pipeline {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Digests computed during the stream.
+#[derive(Debug, Clone, Copy)]
+struct Digests {
+    sha256: Sha256Hash,
+    sha1: Option<[u8; 20]>,
+    md5: Option<[u8; 16]>,
+    size: u64,
+}
+
+/// Ingest one file (see the module docs). On error nothing is visible and nothing is left
+/// except, after a crash, a staging object that `custos audit --repair` removes.
+pub async fn ingest(
+    vault: &Vault,
+    req: IngestRequest,
+    progress: &Progress,
+) -> Result<IngestOutcome, IngestError> {
+    let input = |source| IngestError::Input {
+        path: req.path.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&req.path).map_err(input)?;
+    let meta = file.metadata().map_err(input)?;
+    if meta.is_dir() {
+        return Err(IngestError::NotAFile {
+            path: req.path.clone(),
+        });
+    }
+    progress.set_length(meta.len());
+    let _ingest_lock = vault
+        .shared_ingest_lock()
+        .map_err(|e| IngestError::Pipeline {
+            path: req.path.clone(),
+            message: e.to_string(),
+        })?;
+
+    let object = ObjectId::random();
+    let dek = DataKey::random();
+    let conn = vault.connect()?;
+    conn.execute(
+        "INSERT INTO staging (object_id, started_at) VALUES (?1, ?2)",
+        params![&object.0[..], db::now_micros()],
+    )
+    .doing("recording the staging object")?;
+
+    // Wrap before streaming: the sealer consumes the data key.
+    let wrapped = custos_seal::wrap_data_key(vault.keys.current_master(), &object, &dek);
+    let master_id = vault.keys.current_master().id().0;
+    let streamed = stream_into_store(vault, &req, file, object, dek, progress).await;
+    let digests = match streamed {
+        Ok(d) => d,
+        Err(e) => {
+            discard(vault, &conn, object).await;
+            return Err(e);
+        }
+    };
+    if let Some(mismatch) = check_expected(&req.expect, &digests) {
+        discard(vault, &conn, object).await;
+        let (algorithm, expected, actual) = mismatch;
+        let draft = EventDraft {
+            actor: req.actor.clone(),
+            action: Action::IngestRejected,
+            case: Some(req.case.to_string()),
+            item: None,
+            reason: Some(format!("{algorithm} mismatch")),
+            details: rejection_details(&req, &digests, algorithm, &expected, &actual),
+        };
+        let receipt = vault.sequencer.append(draft).await?;
+        return Err(IngestError::HashMismatch {
+            path: req.path.clone(),
+            algorithm,
+            expected,
+            actual,
+            event: receipt.index,
+        });
+    }
+    let new_item = ItemId::random();
+    let job_req = req.clone();
+    let committed = vault
+        .sequencer
+        .submit(move |tx: &mut LogTx<'_>| {
+            commit_item(
+                tx, &job_req, &digests, object, new_item, master_id, &wrapped.0,
+            )
+        })
+        .await;
+    let ((item, duplicate), mut receipts) = match committed {
+        Ok(v) => v,
+        Err(e) => {
+            discard(vault, &conn, object).await;
+            return Err(e);
+        }
+    };
+    if duplicate {
+        // The case already holds this content: the new copy is not needed.
+        discard(vault, &conn, object).await;
+    }
+    progress.finish();
+    let receipt = receipts.pop().ok_or(LogError::Stopped)?;
+    Ok(IngestOutcome {
+        item,
+        case: req.case,
+        sha256: digests.sha256,
+        sha1: digests.sha1,
+        md5: digests.md5,
+        size: digests.size,
+        duplicate,
+        receipt,
+    })
+}
+
+/// Delete an unwanted object and its staging row (best effort: the audit finds what remains).
+async fn discard(vault: &Vault, conn: &rusqlite::Connection, object: ObjectId) {
+    if vault.store.delete(&object).await.is_ok() {
+        let _ = conn.execute("DELETE FROM staging WHERE object_id = ?1", [&object.0[..]]);
+    }
+}
+
+/// Inside the log transaction: create the case on first use, deduplicate within the case,
+/// append the ingest event, and write the item and key rows.
+fn commit_item(
+    tx: &mut LogTx<'_>,
+    req: &IngestRequest,
+    d: &Digests,
+    object: ObjectId,
+    new_item: ItemId,
+    master_id: u32,
+    wrapped: &[u8; 60],
+) -> Result<(ItemId, bool), IngestError> {
+    let now = db::now_micros();
+    tx.tx
+        .execute(
+            "INSERT OR IGNORE INTO cases (name, created_at) VALUES (?1, ?2)",
+            params![req.case.as_str(), now],
+        )
+        .doing("creating the case")?;
+    let case_id: i64 = tx
+        .tx
+        .query_row(
+            "SELECT id FROM cases WHERE name = ?1",
+            [req.case.as_str()],
+            |r| r.get(0),
+        )
+        .doing("reading the case")?;
+    let existing: Option<String> = tx
+        .tx
+        .query_row(
+            "SELECT id FROM items WHERE case_id = ?1 AND sha256 = ?2",
+            params![case_id, &d.sha256.0[..]],
+            |r| r.get(0),
+        )
+        .optional()
+        .doing("looking for the same content in the case")?;
+    let (item, duplicate) = match existing {
+        Some(id) => (
+            ItemId::parse(&id).map_err(|e| LogError::Damaged {
+                message: e.to_string(),
+            })?,
+            true,
+        ),
+        None => (new_item, false),
+    };
+    let mut details = ingest_details(req, d);
+    details.push(("object".into(), Value::String(object.to_hex())));
+    if duplicate {
+        details.push(("duplicate".into(), Value::Bool(true)));
+    }
+    let ev = tx.append(EventDraft {
+        actor: req.actor.clone(),
+        action: Action::Ingest,
+        case: Some(req.case.to_string()),
+        item: Some(ItemRef {
+            id: item.to_string(),
+            sha256: d.sha256,
+        }),
+        reason: None,
+        details: Value::object(details),
+    })?;
+    if !duplicate {
+        tx.tx
+            .execute(
+                "INSERT INTO object_keys (object_id, master_key_id, wrapped) VALUES (?1, ?2, ?3)",
+                params![&object.0[..], master_id, &wrapped[..]],
+            )
+            .doing("storing the wrapped data key")?;
+        tx.tx
+            .execute(
+                "INSERT INTO items (id, case_id, sha256, sha1, md5, size, object_id, segment_size, description,
+                                    original_name, custodian, created_at, ingest_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    item.as_str(),
+                    case_id,
+                    &d.sha256.0[..],
+                    d.sha1.as_ref().map(|h| &h[..]),
+                    d.md5.as_ref().map(|h| &h[..]),
+                    d.size as i64,
+                    &object.0[..],
+                    SEGMENT_SIZE,
+                    req.description.as_deref(),
+                    file_name(&req.path),
+                    req.actor.name.as_str(),
+                    now,
+                    ev.seq as i64
+                ],
+            )
+            .doing("storing the item")?;
+        tx.tx
+            .execute("DELETE FROM staging WHERE object_id = ?1", [&object.0[..]])
+            .doing("clearing the staging row")?;
+    }
+    Ok((item, duplicate))
+}
+
+fn file_name(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// The ingest event's details (documented in docs/FORMATS.md, "Event details").
+fn ingest_details(req: &IngestRequest, d: &Digests) -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = vec![
+        ("size".into(), Value::Int(d.size as i64)),
+        ("sha256".into(), Value::String(d.sha256.to_hex())),
+    ];
+    if let Some(h) = d.sha1 {
+        v.push(("sha1".into(), Value::String(hex::encode(h))));
+    }
+    if let Some(h) = d.md5 {
+        v.push(("md5".into(), Value::String(hex::encode(h))));
+    }
+    let mut expected = Vec::new();
+    if let Some(h) = req.expect.sha256 {
+        expected.push(("sha256".to_string(), Value::String(h.to_hex())));
+    }
+    if let Some(h) = req.expect.sha1 {
+        expected.push(("sha1".to_string(), Value::String(hex::encode(h))));
+    }
+    if let Some(h) = req.expect.md5 {
+        expected.push(("md5".to_string(), Value::String(hex::encode(h))));
+    }
+    if !expected.is_empty() {
+        v.push(("expected".into(), Value::object(expected)));
+    }
+    for (k, val) in [
+        ("tool", &req.tool),
+        ("method", &req.method),
+        ("description", &req.description),
+    ] {
+        if let Some(s) = val {
+            v.push((k.into(), Value::String(s.clone())));
+        }
+    }
+    if let Some(n) = file_name(&req.path) {
+        v.push(("file_name".into(), Value::String(n)));
+    }
+    v
+}
+
+fn rejection_details(
+    req: &IngestRequest,
+    d: &Digests,
+    algorithm: &str,
+    expected: &str,
+    actual: &str,
+) -> Value {
+    let mut v = ingest_details(req, d);
+    v.push((
+        "mismatch".into(),
+        Value::object(vec![
+            ("algorithm", Value::String(algorithm.into())),
+            ("expected", Value::String(expected.into())),
+            ("actual", Value::String(actual.into())),
+        ]),
+    ));
+    Value::object(v)
+}
+
+fn check_expected(e: &Expected, d: &Digests) -> Option<(&'static str, String, String)> {
+    if let Some(x) = e.sha256 {
+        if x != d.sha256 {
+            return Some(("sha256", x.to_hex(), d.sha256.to_hex()));
+        }
+    }
+    if let (Some(x), Some(got)) = (e.sha1, d.sha1) {
+        if x != got {
+            return Some(("sha1", hex::encode(x), hex::encode(got)));
+        }
+    }
+    if let (Some(x), Some(got)) = (e.md5, d.md5) {
+        if x != got {
+            return Some(("md5", hex::encode(x), hex::encode(got)));
+        }
+    }
+    None
+}
+
+/// Read, hash, seal and upload; returns the digests once the object is durably written.
+async fn stream_into_store(
+    vault: &Vault,
+    req: &IngestRequest,
+    file: std::fs::File,
+    object: ObjectId,
+    dek: DataKey,
+    progress: &Progress,
+) -> Result<Digests, IngestError> {
+    let want_legacy = req.legacy_hashes || req.expect.sha1.is_some() || req.expect.md5.is_some();
+    let path = req.path.clone();
+    let pipeline = |message: String| IngestError::Pipeline {
+        path: path.clone(),
+        message,
+    };
+
+    let mut sealer = ObjectSealer::new(dek, object).map_err(|e| pipeline(e.to_string()))?;
+    let mut upload = vault.store.begin_upload(object).await?;
+    let (up_tx, mut up_rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+    let (seal_tx, seal_rx) = sync_channel::<(Bytes, bool)>(2);
+    let mut digest_txs = Vec::new();
+    let (tx, rx) = sync_channel::<Bytes>(2);
+    digest_txs.push(tx);
+    let sha256 = std::thread::spawn(move || hash_blocks::<sha2::Sha256>(rx));
+    let legacy = if want_legacy {
+        let (tx1, rx1) = sync_channel::<Bytes>(2);
+        let (tx2, rx2) = sync_channel::<Bytes>(2);
+        digest_txs.push(tx1);
+        digest_txs.push(tx2);
+        Some((
+            std::thread::spawn(move || hash_blocks::<sha1::Sha1>(rx1)),
+            std::thread::spawn(move || hash_blocks::<md5::Md5>(rx2)),
+        ))
+    } else {
+        None
+    };
+    let seal = std::thread::spawn(move || -> Result<(), String> {
+        for (block, last) in seal_rx {
+            let sealed = sealer.seal(&block, last).map_err(|e| e.to_string())?;
+            if up_tx.blocking_send(sealed).is_err() {
+                return Err("upload stopped".into());
+            }
+        }
+        Ok(())
+    });
+    let counter = progress.counter();
+    let reader = std::thread::spawn(move || read_blocks(file, digest_txs, seal_tx, counter));
+
+    let mut upload_err = None;
+    while let Some(b) = up_rx.recv().await {
+        if let Err(e) = upload.put(b).await {
+            upload_err = Some(e);
+            break;
+        }
+    }
+    drop(up_rx);
+    let read_res = tokio::task::spawn_blocking(move || reader.join()).await;
+    let seal_res = seal.join();
+    let read_res = match read_res {
+        Ok(Ok(r)) => r,
+        _ => Err(std::io::Error::other("reader thread failed")),
+    };
+    let failure = if let Some(e) = upload_err {
+        Some(IngestError::Store(e))
+    } else if let Err(source) = read_res {
+        Some(IngestError::Input {
+            path: req.path.clone(),
+            source,
+        })
+    } else {
+        match seal_res {
+            Ok(Ok(())) => None,
+            Ok(Err(m)) => Some(pipeline(m)),
+            Err(_) => Some(pipeline("sealer thread failed".into())),
+        }
+    };
+    if let Some(e) = failure {
+        upload.abort().await;
+        return Err(e);
+    }
+    upload.finish().await?;
+    let (sha256, size) = sha256
+        .join()
+        .map_err(|_| pipeline("hasher thread failed".into()))?;
+    let (sha1, md5) = match legacy {
+        Some((s1, m5)) => {
+            let (s1, _) = s1
+                .join()
+                .map_err(|_| pipeline("hasher thread failed".into()))?;
+            let (m5, _) = m5
+                .join()
+                .map_err(|_| pipeline("hasher thread failed".into()))?;
+            (
+                Some(s1.try_into().expect("sha1 is 20 bytes")),
+                Some(m5.try_into().expect("md5 is 16 bytes")),
+            )
+        }
+        None => (None, None),
+    };
+    Ok(Digests {
+        sha256: Sha256Hash(sha256.try_into().expect("sha256 is 32 bytes")),
+        sha1,
+        md5,
+        size,
+    })
+}
+
+/// Hash every block received; returns the digest and the byte count.
+fn hash_blocks<D: Digest>(rx: Receiver<Bytes>) -> (Vec<u8>, u64) {
+    let mut h = D::new();
+    let mut n = 0u64;
+    for b in rx {
+        n += b.len() as u64;
+        h.update(&b);
+    }
+    (h.finalize().to_vec(), n)
+}
+
+/// Read the file in full blocks, with one block of look-ahead so the last block is flagged.
+fn read_blocks(
+    mut file: std::fs::File,
+    digests: Vec<std::sync::mpsc::SyncSender<Bytes>>,
+    seal: std::sync::mpsc::SyncSender<(Bytes, bool)>,
+    counter: indicatif::ProgressBar,
+) -> std::io::Result<()> {
+    let mut pending = read_full(&mut file)?;
+    loop {
+        let next = if pending.len() == BLOCK {
+            read_full(&mut file)?
+        } else {
+            Bytes::new()
+        };
+        let last = next.is_empty();
+        counter.inc(pending.len() as u64);
+        for d in &digests {
+            d.send(pending.clone())
+                .map_err(|_| std::io::Error::other("hasher stopped"))?;
+        }
+        seal.send((pending, last))
+            .map_err(|_| std::io::Error::other("sealer stopped"))?;
+        if last {
+            return Ok(());
+        }
+        pending = next;
+    }
+}
+
+/// Read up to BLOCK bytes, looping over short reads.
+fn read_full(file: &mut std::fs::File) -> std::io::Result<Bytes> {
+    let mut buf = vec![0u8; BLOCK];
+    let mut n = 0;
+    while n < BLOCK {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(n);
+    Ok(Bytes::from(buf))
+}
