@@ -276,6 +276,20 @@ pub async fn audit(
     if integrity != "ok" {
         findings.push(Finding::DatabaseIntegrity { message: integrity });
     }
+    let fk: Vec<(String, i64, String)> = conn
+        .prepare("PRAGMA foreign_key_check")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .doing("checking foreign keys")?;
+    for (table, rowid, parent) in fk {
+        findings.push(Finding::DatabaseIntegrity {
+            message: format!(
+                "foreign key violation: {table} row {rowid} refers to a missing {parent} row"
+            ),
+        });
+    }
     let log = audit_log(vault, &conn, &mut findings, progress)?;
     let items = audit_items(vault, &conn, &log.ingests, &mut findings)?;
     let (objects, repaired) =
@@ -291,12 +305,23 @@ pub async fn audit(
     })
 }
 
+/// An ingest event as the item pass needs it.
+struct IngestRecord {
+    seq: u64,
+    case: Option<String>,
+    sha256: Sha256Hash,
+    details: Value,
+}
+
+/// Ingest events by item id.
+type Ingests = HashMap<String, Vec<IngestRecord>>;
+
 /// What the log pass learns for the item pass.
 struct LogSummary {
     size: u64,
     checkpoints: u64,
     /// Ingest events by item id: (seq, case, sha256, details).
-    ingests: HashMap<String, Vec<(u64, Option<String>, Sha256Hash, Value)>>,
+    ingests: Ingests,
 }
 
 fn audit_log(
@@ -324,13 +349,13 @@ fn audit_log(
     let mut parsed: BTreeMap<u64, Checkpoint> = BTreeMap::new();
     let mut max_so_far: Option<u64> = None;
     for (size, note) in &cps {
-        if let Some(m) = max_so_far {
-            if *size < m {
-                findings.push(Finding::CheckpointShrank {
-                    size: *size,
-                    after: m,
-                });
-            }
+        if let Some(m) = max_so_far
+            && *size < m
+        {
+            findings.push(Finding::CheckpointShrank {
+                size: *size,
+                after: m,
+            });
         }
         max_so_far = Some(max_so_far.map_or(*size, |m| m.max(*size)));
         match checkpoint::open_checkpoint(note, &verifier) {
@@ -409,12 +434,15 @@ fn audit_log(
                         }
                         item_last.insert(item.id.clone(), leaf);
                         if ev.action == Action::Ingest {
-                            ingests.entry(item.id.clone()).or_default().push((
-                                row.seq,
-                                ev.case.clone(),
-                                item.sha256,
-                                ev.details.clone(),
-                            ));
+                            ingests
+                                .entry(item.id.clone())
+                                .or_default()
+                                .push(IngestRecord {
+                                    seq: row.seq,
+                                    case: ev.case.clone(),
+                                    sha256: item.sha256,
+                                    details: ev.details.clone(),
+                                });
                         }
                     }
                 }
@@ -433,10 +461,10 @@ fn audit_log(
                 recomputed[l].push(h);
             }
             let size = frontier.size();
-            if let Some(cp) = parsed.get(&size) {
-                if cp.root != frontier.root() {
-                    findings.push(Finding::CheckpointRootMismatch { size });
-                }
+            if let Some(cp) = parsed.get(&size)
+                && cp.root != frontier.root()
+            {
+                findings.push(Finding::CheckpointRootMismatch { size });
             }
         }
         bar.inc(rows.len() as u64);
@@ -582,6 +610,18 @@ fn audit_tree_nodes(
     Ok(())
 }
 
+/// An item row joined with its data key row.
+struct ItemAuditRow {
+    id: String,
+    sha: Vec<u8>,
+    size: i64,
+    object: Vec<u8>,
+    case: String,
+    ingest_seq: i64,
+    master: Option<i64>,
+    wrapped: Option<Vec<u8>>,
+}
+
 /// An item row as the audit needs it.
 struct AuditItem {
     id: String,
@@ -593,21 +633,42 @@ struct AuditItem {
 fn audit_items(
     vault: &Vault,
     conn: &rusqlite::Connection,
-    ingests: &HashMap<String, Vec<(u64, Option<String>, Sha256Hash, Value)>>,
+    ingests: &Ingests,
     findings: &mut Vec<Finding>,
 ) -> Result<Vec<AuditItem>, AuditError> {
-    let rows: Vec<(String, Vec<u8>, i64, Vec<u8>, String, i64, Option<i64>, Option<Vec<u8>>)> = conn
+    let rows: Vec<ItemAuditRow> = conn
         .prepare(
             "SELECT i.id, i.sha256, i.size, i.object_id, c.name, i.ingest_seq, k.master_key_id, k.wrapped
              FROM items i JOIN cases c ON c.id = i.case_id LEFT JOIN object_keys k ON k.object_id = i.object_id ORDER BY i.id",
         )
         .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?
-                .collect()
+            s.query_map([], |r| {
+                Ok(ItemAuditRow {
+                    id: r.get(0)?,
+                    sha: r.get(1)?,
+                    size: r.get(2)?,
+                    object: r.get(3)?,
+                    case: r.get(4)?,
+                    ingest_seq: r.get(5)?,
+                    master: r.get(6)?,
+                    wrapped: r.get(7)?,
+                })
+            })?
+            .collect()
         })
         .doing("reading items")?;
     let mut out = Vec::new();
-    for (id, sha, size, object, case, ingest_seq, master, wrapped) in rows {
+    for ItemAuditRow {
+        id,
+        sha,
+        size,
+        object,
+        case,
+        ingest_seq,
+        master,
+        wrapped,
+    } in rows
+    {
         let mismatch = |field: &str| Finding::ItemMismatch {
             item: id.clone(),
             field: field.to_string(),
@@ -620,10 +681,15 @@ fn audit_items(
         let (sha, object) = (Sha256Hash(sha), ObjectId(object));
         let first = ingests
             .get(&id)
-            .and_then(|v| v.iter().find(|e| e.0 == ingest_seq as u64));
+            .and_then(|v| v.iter().find(|e| e.seq == ingest_seq as u64));
         match first {
             None => findings.push(mismatch("ingest event (none at the recorded index)")),
-            Some((_, ev_case, ev_sha, details)) => {
+            Some(IngestRecord {
+                case: ev_case,
+                sha256: ev_sha,
+                details,
+                ..
+            }) => {
                 if *ev_sha != sha {
                     findings.push(mismatch("sha256"));
                 }

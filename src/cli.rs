@@ -372,10 +372,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let conn = vault.connect()?;
             let item = a.item.as_deref().map(ItemId::parse).transpose()?;
             let events = custody::read_events(&conn, item.as_ref().map(|i| i.as_str()))?;
-            if let Some(i) = &item {
-                if events.is_empty() {
-                    bail!("no item {i} in this vault");
-                }
+            if let Some(i) = &item
+                && events.is_empty()
+            {
+                bail!("no item {i} in this vault");
             }
             for e in events {
                 let ev = Event::from_canonical_bytes(&e.bytes)

@@ -97,7 +97,7 @@ pub enum ExportError {
         /// Item.
         item: ItemId,
         /// Storage error.
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// Key problem.
     #[error(transparent)]
@@ -193,10 +193,10 @@ pub async fn export(
     let dek = custos_seal::unwrap_data_key(vault.keys.master(master_id)?, &row.object, &wrapped)
         .map_err(|e| ExportError::Store {
             item: item.clone(),
-            source: StoreError::Corrupt {
+            source: Box::new(StoreError::Corrupt {
                 object: row.object.to_hex(),
                 source: e,
-            },
+            }),
         })?;
 
     let (tmp_path, file) = create_temp_beside(out)?;
@@ -307,7 +307,7 @@ async fn copy_out(
     let item = row.id.clone();
     let store_err = |source| ExportError::Store {
         item: item.clone(),
-        source,
+        source: Box::new(source),
     };
     let mut stream = Box::pin(
         vault

@@ -1,7 +1,7 @@
 //! Ingest: stream a file into the vault and record it in the custody log.
 //!
 //! The pipeline (docs/ARCHITECTURE.md, "Life of an ingest") keeps both cores busy and memory
-//! constant: a reader thread reads 4 MiB blocks and hands each block (shared, not copied) to one
+//! constant: a reader thread reads 1 MiB blocks and hands each block (shared, not copied) to one
 //! thread per digest (SHA-256 always; SHA-1 and MD5 on request) and to a sealer thread, which
 //! encrypts it and passes the sealed bytes to the async multipart upload. Channels are bounded,
 //! so at most a few blocks are in flight whatever the file size.
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 
 /// Plaintext block size of the pipeline (a multiple of the segment size).
-pub const BLOCK: usize = 64 * SEGMENT_SIZE as usize;
+pub const BLOCK: usize = 16 * SEGMENT_SIZE as usize;
 
 /// Hashes the examiner expects (from the imaging tool's acquisition log).
 #[derive(Debug, Clone, Default)]
@@ -408,20 +408,20 @@ fn rejection_details(
 }
 
 fn check_expected(e: &Expected, d: &Digests) -> Option<(&'static str, String, String)> {
-    if let Some(x) = e.sha256 {
-        if x != d.sha256 {
-            return Some(("sha256", x.to_hex(), d.sha256.to_hex()));
-        }
+    if let Some(x) = e.sha256
+        && x != d.sha256
+    {
+        return Some(("sha256", x.to_hex(), d.sha256.to_hex()));
     }
-    if let (Some(x), Some(got)) = (e.sha1, d.sha1) {
-        if x != got {
-            return Some(("sha1", hex::encode(x), hex::encode(got)));
-        }
+    if let (Some(x), Some(got)) = (e.sha1, d.sha1)
+        && x != got
+    {
+        return Some(("sha1", hex::encode(x), hex::encode(got)));
     }
-    if let (Some(x), Some(got)) = (e.md5, d.md5) {
-        if x != got {
-            return Some(("md5", hex::encode(x), hex::encode(got)));
-        }
+    if let (Some(x), Some(got)) = (e.md5, d.md5)
+        && x != got
+    {
+        return Some(("md5", hex::encode(x), hex::encode(got)));
     }
     None
 }

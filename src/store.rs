@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Size of the multipart parts written to the backend (S3 needs at least 5 MiB).
-pub const PART_SIZE: usize = 8 << 20;
+pub const PART_SIZE: usize = 5 << 20;
 /// Plaintext bytes fetched and decrypted per read request (a multiple of the segment size).
-pub const READ_CHUNK_SEGMENTS: u64 = 64;
+pub const READ_CHUNK_SEGMENTS: u64 = 16;
 
 /// Storage errors. Each names the object concerned.
 #[derive(Debug, thiserror::Error)]
@@ -95,9 +95,13 @@ impl EvidenceStore {
                 Ok(Self::new(Arc::new(fs), "", Some(dir)))
             }
             StorageUrl::S3 { bucket, prefix } => {
+                // retry_timeout counts from the first attempt: it must exceed the request
+                // timeout, or a timed-out request is never retried.
                 let retry = RetryConfig {
                     max_retries: cfg.max_retries,
-                    retry_timeout: Duration::from_secs(cfg.timeout_secs),
+                    retry_timeout: Duration::from_secs(
+                        cfg.timeout_secs * (cfg.max_retries as u64 + 1) + 1,
+                    ),
                     ..RetryConfig::default()
                 };
                 let opts = ClientOptions::new()
