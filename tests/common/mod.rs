@@ -33,6 +33,19 @@ impl TestVault {
         c
     }
 
+    /// A std command on this vault (for spawning and killing).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
+            .env_remove("CUSTOS_DIR")
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Run and expect success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().unwrap();
@@ -104,7 +117,8 @@ impl TestVault {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so tests need no RNG crate.
+/// Deterministic pseudo-random bytes (xorshift), so tests need no RNG crate. Seeds `2k` and
+/// `2k + 1` give the same bytes (the low bit is forced on).
 pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     let mut v = Vec::with_capacity(len);

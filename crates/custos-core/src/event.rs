@@ -4,7 +4,7 @@
 //! custody log. Its *event hash* is the RFC 6962 leaf hash `SHA-256(0x00 || bytes)` (RFC 6962
 //! §2.1); the `prev` and `item_prev` members chain events by these hashes. The log's Ed25519 key
 //! signs [`EVENT_SIGNATURE_CONTEXT`] followed by the canonical bytes. The byte-level format is
-//! specified in `docs/formats/event.md`.
+//! specified in `docs/FORMATS.md §3`.
 //!
 //! Nothing here reads a clock or a random source: callers supply the time and the salt.
 
@@ -55,7 +55,7 @@ pub const KNOWN_MEMBERS: [&str; 15] = [
     "item_prev",
 ];
 
-/// A custody event (format version 1). See `docs/formats/event.md` for each member.
+/// A custody event (format version 1). See `docs/FORMATS.md §3` for each member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Index of the event in the log, 0-based; equals its Merkle leaf index.

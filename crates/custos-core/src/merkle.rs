@@ -4,7 +4,7 @@
 //! The tree is the one of RFC 6962 §2.1, restated in RFC 9162 §2.1: a leaf hashes to
 //! `SHA-256(0x00 || entry)`, an inner node to `SHA-256(0x01 || left || right)`, a list of `n > 1`
 //! leaves splits at the largest power of two below `n`, and the empty tree hashes to
-//! `SHA-256("")`. The byte-level description is in `docs/formats/merkle.md`.
+//! `SHA-256("")`. The byte-level description is in `docs/FORMATS.md §4`.
 //!
 //! Storage is reached through [`NodeSource`], which hands out the hashes of *perfect* subtrees by
 //! their coordinates (level, index). Every hash a proof needs is the hash of a range that splits

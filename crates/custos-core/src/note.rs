@@ -7,7 +7,7 @@
 //! Keys travel as text: a verifier key `<name>+<8 hex key ID>+<base64(0x01 || public key)>` and a
 //! signer key `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x01 || 32-byte seed)>`, the encodings of
 //! `golang.org/x/mod/sumdb/note`. The byte-level rules are written out in
-//! `docs/formats/note-checkpoint.md`.
+//! `docs/FORMATS.md §5`.
 //!
 //! This module is strict where the reference implementation is lenient, so that every accepted
 //! note has exactly one spelling: base64 must be canonical (padding present, unused bits zero),

@@ -12,7 +12,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::BTreeMap;
 
 // ---------------------------------------------------------------------------------------------
-// Golden vector (also in docs/formats/event.md). Verified independently of this crate: the
+// Golden vector (also in docs/FORMATS.md §3). Verified independently of this crate: the
 // hashes with Python hashlib over b"\x00" + bytes, the signatures with Python `cryptography`
 // Ed25519 over b"custos-event-v1\x00" + bytes, the canonical form with Node.js JSON.stringify
 // and keys sorted by UTF-16 code units.

@@ -1,4 +1,4 @@
-//! The 32-byte object header (docs/formats/object.md, "Header").
+//! The 32-byte object header (docs/FORMATS.md §2, "Header").
 
 use crate::{HEADER_LEN, ObjectId, SEGMENT_SIZE, SealError};
 

@@ -1,5 +1,5 @@
 //! Data keys, master keys, the master key file, and data-key wrapping
-//! (docs/formats/object.md, "Data-key wrapping" and "Master key file").
+//! (docs/FORMATS.md §2, "Data-key wrapping" and "Master key file").
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! Arithmetic of the object layout: segment counts, lengths, and ranged reads
-//! (docs/formats/object.md, "Segmenting").
+//! (docs/FORMATS.md §2, "Segmenting").
 //!
 //! Sizes are computed in u128 so no untrusted length can overflow; results that do not fit a
 //! u64 are errors (or saturate, where the signature has no error).

@@ -16,7 +16,7 @@
 //! with another master key, does not unwrap.
 //!
 //! This crate transforms buffers and performs no I/O; the vault's storage layer streams the
-//! output to object storage. The byte-level format is specified in `docs/formats/object.md`.
+//! output to object storage. The byte-level format is specified in `docs/FORMATS.md §2`.
 //!
 //! ```
 //! use custos_seal::{DataKey, Header, MasterKey, MasterKeyId, ObjectId, Opener, Sealer};

@@ -1,5 +1,5 @@
 //! Sealing and opening segments: AES-256-GCM with STREAM nonces
-//! (docs/formats/object.md, "Segments").
+//! (docs/FORMATS.md §2, "Segments").
 //!
 //! Hot path: plaintext is copied once into the output buffer and encrypted there
 //! (`seal_in_place_separate_tag`); opening decrypts in the caller's buffer the same way. Neither

@@ -13,7 +13,7 @@ const S: usize = SEGMENT_SIZE as usize;
 const FULL: usize = S + TAG_LEN;
 
 // ---------------------------------------------------------------------------------------------
-// Known-answer vectors (also in docs/formats/object.md). Computed independently with Python's
+// Known-answer vectors (also in docs/FORMATS.md §2). Computed independently with Python's
 // `cryptography` AESGCM from the format description.
 
 const KAT_DEK: [u8; 32] = [
