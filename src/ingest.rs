@@ -573,18 +573,9 @@ fn read_blocks(
     }
 }
 
-/// Read up to BLOCK bytes, looping over short reads.
+/// Read up to BLOCK bytes, looping over short reads (without zero-filling the buffer first).
 fn read_full(file: &mut std::fs::File) -> std::io::Result<Bytes> {
-    let mut buf = vec![0u8; BLOCK];
-    let mut n = 0;
-    while n < BLOCK {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(n);
+    let mut buf = Vec::with_capacity(BLOCK);
+    file.by_ref().take(BLOCK as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
 }
