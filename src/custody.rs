@@ -413,7 +413,7 @@ fn run_sequencer(
     }
 }
 
-/// Take the sequencer lock, waiting up to two minutes for another process.
+/// Take the sequencer lock, waiting up to [`db::lock_timeout`] for another process.
 fn lock(file: &std::fs::File, path: &Path) -> Result<(), LogError> {
     let start = std::time::Instant::now();
     loop {
@@ -427,10 +427,11 @@ fn lock(file: &std::fs::File, path: &Path) -> Result<(), LogError> {
                 });
             }
         }
-        if start.elapsed() > Duration::from_secs(120) {
+        let limit = db::lock_timeout();
+        if start.elapsed() > limit {
             return Err(LogError::LockTimeout {
                 path: path.to_owned(),
-                secs: 120,
+                secs: limit.as_secs(),
             });
         }
         std::thread::sleep(Duration::from_millis(2));

@@ -78,7 +78,7 @@ pub fn open(path: &Path, create: bool) -> Result<Connection, DbError> {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+    conn.busy_timeout(lock_timeout()).map_err(err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;
     conn.pragma_update(None, "synchronous", "FULL")
@@ -134,6 +134,16 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
         }
     }
     Ok(())
+}
+
+/// How long to wait for another process's database or sequencer lock before failing cleanly:
+/// `$CUSTOS_LOCK_TIMEOUT_SECS`, default 120 seconds.
+pub fn lock_timeout() -> Duration {
+    let secs = std::env::var("CUSTOS_LOCK_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    Duration::from_secs(secs)
 }
 
 /// Current time as Unix microseconds.

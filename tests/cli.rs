@@ -475,3 +475,46 @@ fn nix_is_root() -> bool {
         .map(|o| o.stdout.starts_with(b"0"))
         .unwrap_or(false)
 }
+
+#[test]
+fn no_byte_leaves_when_the_custody_log_cannot_be_written() {
+    let v = TestVault::new();
+    let data = pseudo_random(100_000, 8);
+    let item = v.ingest(&v.file("e", &data), "c")["item"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another process holds the database's write lock: the export event cannot be made durable.
+    let db = v.db();
+    db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let out = v.tmp.path().join("leak");
+    let o = v
+        .cmd()
+        .env("CUSTOS_LOCK_TIMEOUT_SECS", "1")
+        .args([
+            "get",
+            &item,
+            "-o",
+            out.to_str().unwrap(),
+            "--reason",
+            "must be refused",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("could not be recorded in the custody log")
+            && err.contains("nothing was read"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(std::fs::read_dir(v.tmp.path()).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("custos-partial")
+    }));
+    db.execute_batch("ROLLBACK").unwrap();
+    assert!(!v.ok(&["log"]).contains("must be refused"));
+}

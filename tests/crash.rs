@@ -9,7 +9,14 @@ use std::time::Duration;
 #[test]
 fn concurrent_ingest_processes_share_one_consistent_log() {
     let v = TestVault::new();
-    let files: Vec<_> = (0..8).map(|i| (v.file(&format!("f{i}"), &pseudo_random(50_000 + i, i as u64)), i)).collect();
+    let files: Vec<_> = (0..8)
+        .map(|i| {
+            (
+                v.file(&format!("f{i}"), &pseudo_random(50_000 + i, i as u64)),
+                i,
+            )
+        })
+        .collect();
     let children: Vec<_> = files
         .iter()
         .map(|(p, _)| v.spawn(&["ingest", p.to_str().unwrap(), "--case", "c", "--json"]))
@@ -17,13 +24,21 @@ fn concurrent_ingest_processes_share_one_consistent_log() {
     let mut indices = Vec::new();
     for (out, (p, _)) in children.into_iter().zip(&files) {
         let out = out.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let ack: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(ack["sha256"], sha256_hex(&std::fs::read(p).unwrap()));
         indices.push(ack["receipt"]["index"].as_u64().unwrap());
     }
     indices.sort();
-    assert_eq!(indices, (0..8).collect::<Vec<_>>(), "contiguous indices, one event each");
+    assert_eq!(
+        indices,
+        (0..8).collect::<Vec<_>>(),
+        "contiguous indices, one event each"
+    );
     assert_eq!(v.audit(&["--deep"]).0, 0);
 }
 
@@ -43,7 +58,12 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged() {
         // Wait until the ingest has staged its object, then kill it a little later each round.
         let db = v.db();
         let t0 = std::time::Instant::now();
-        while db.query_row("SELECT COUNT(*) FROM staging", [], |r| r.get::<_, i64>(0)).unwrap_or(0) == 0 && t0.elapsed() < Duration::from_secs(10) {
+        while db
+            .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+            == 0
+            && t0.elapsed() < Duration::from_secs(10)
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(round * 5));
@@ -61,10 +81,20 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged() {
         let (code, report) = v.audit(&["--deep"]);
         assert_eq!(code, 0, "round {round}: {report}");
     }
-    assert!(crashes_with_leftovers > 0, "no kill landed mid-ingest: the test proved nothing");
+    assert!(
+        crashes_with_leftovers > 0,
+        "no kill landed mid-ingest: the test proved nothing"
+    );
     for (item, data) in acked {
         let out = v.tmp.path().join(format!("out-{item}"));
-        v.ok(&["get", &item, "-o", out.to_str().unwrap(), "--reason", "after crashes"]);
+        v.ok(&[
+            "get",
+            &item,
+            "-o",
+            out.to_str().unwrap(),
+            "--reason",
+            "after crashes",
+        ]);
         assert_eq!(std::fs::read(&out).unwrap(), data);
     }
 }
