@@ -9,7 +9,7 @@
 //! event and its data key unwraps; every object exists with the right size and nothing else
 //! is stored; with `--deep`, every object decrypts and hashes to its identity.
 
-use crate::custody::{SqlNodes, read_events_range};
+use crate::custody::{EventDraft, LogError, LogTx, SqlNodes, read_events_range};
 use crate::db::{DbError, SqlContext};
 use crate::export::find_item;
 use crate::ids::ItemId;
@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::vault::Vault;
 use custos_core::Sha256Hash;
 use custos_core::checkpoint::{self, Checkpoint};
-use custos_core::event::{self, Action, Event};
+use custos_core::event::{self, Action, Actor, Event, ItemRef};
 use custos_core::jcs::Value;
 use custos_core::merkle::{self, Frontier};
 use custos_seal::{ObjectId, WrappedKey};
@@ -245,6 +245,77 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Leftovers removed (--repair).
     pub repaired: Vec<String>,
+    /// Integrity-check events appended (--deep on a clean log).
+    pub recorded: u64,
+}
+
+/// Append one `integrity-check` event per item, with the deep check's result.
+async fn record_integrity_checks(
+    vault: &Vault,
+    actor: Actor,
+    items: &[AuditItem],
+    findings: &[Finding],
+) -> Result<u64, AuditError> {
+    let drafts: Vec<EventDraft> = items
+        .iter()
+        .map(|item| {
+            let failed = findings
+                .iter()
+                .find(|f| finding_item(f) == Some(item.id.as_str()));
+            let mut details = vec![(
+                "result",
+                Value::String(
+                    if failed.is_some() {
+                        "failed"
+                    } else {
+                        "verified"
+                    }
+                    .into(),
+                ),
+            )];
+            if let Some(f) = failed {
+                details.push(("finding", Value::String(f.to_string())));
+            }
+            EventDraft {
+                actor: actor.clone(),
+                action: Action::IntegrityCheck,
+                case: Some(item.case.clone()),
+                item: Some(ItemRef {
+                    id: item.id.clone(),
+                    sha256: item.sha256,
+                }),
+                reason: Some("custos audit --deep".into()),
+                details: Value::object(details),
+            }
+        })
+        .collect();
+    let n = drafts.len() as u64;
+    if n > 0 {
+        vault
+            .sequencer
+            .submit(move |tx: &mut LogTx<'_>| -> Result<(), LogError> {
+                for d in drafts {
+                    tx.append(d)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(n)
+}
+
+/// The item a finding is about, if any.
+fn finding_item(f: &Finding) -> Option<&str> {
+    use Finding::*;
+    match f {
+        ItemMismatch { item, .. }
+        | ItemKeyInvalid { item, .. }
+        | ObjectMissing { item, .. }
+        | ObjectSizeMismatch { item, .. }
+        | ObjectCorrupt { item, .. }
+        | ObjectHashMismatch { item, .. } => Some(item),
+        _ => None,
+    }
 }
 
 /// Audit errors (the audit could not run; findings are not errors).
@@ -256,6 +327,9 @@ pub enum AuditError {
     /// Storage failure while listing.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Recording the integrity-check events failed.
+    #[error(transparent)]
+    Log(#[from] LogError),
     /// Repair refused while ingests run.
     #[error("an ingest is running; run `custos audit --repair` again when it has finished")]
     Busy,
@@ -266,6 +340,7 @@ pub async fn audit(
     vault: &Vault,
     deep: bool,
     repair: bool,
+    record_as: Option<Actor>,
     progress: &Progress,
 ) -> Result<Report, AuditError> {
     let conn = vault.connect()?;
@@ -291,10 +366,18 @@ pub async fn audit(
         });
     }
     let log = audit_log(vault, &conn, &mut findings, progress)?;
+    let log_clean = findings.is_empty();
     let items = audit_items(vault, &conn, &log.ingests, &mut findings)?;
     let (objects, repaired) =
         audit_objects(vault, &conn, &items, deep, repair, &mut findings).await?;
+    // A deep audit is an integrity check of every item: record it in each item's custody
+    // chain, but never extend a log the audit found damaged.
+    let mut recorded = 0;
+    if let Some(actor) = record_as.filter(|_| deep && log_clean) {
+        recorded = record_integrity_checks(vault, actor, &items, &findings).await?;
+    }
     Ok(Report {
+        recorded,
         events: log.size,
         checkpoints: log.checkpoints,
         items: items.len() as u64,
@@ -625,6 +708,7 @@ struct ItemAuditRow {
 /// An item row as the audit needs it.
 struct AuditItem {
     id: String,
+    case: String,
     object: ObjectId,
     size: u64,
     sha256: Sha256Hash,
@@ -731,6 +815,7 @@ fn audit_items(
         }
         out.push(AuditItem {
             id,
+            case,
             object,
             size: size as u64,
             sha256: sha,

@@ -152,7 +152,8 @@ pub struct KeyArgs {
 /// `audit`
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Also decrypt every object and check its SHA-256.
+    /// Also decrypt every object and check its SHA-256; on a clean log, each item's check is
+    /// recorded as an integrity-check event in its custody chain.
     #[arg(long)]
     pub deep: bool,
     /// Remove staging leftovers and orphan objects.
@@ -417,7 +418,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Audit(a) => {
             let vault = Vault::open(&cli.dir)?;
             let progress = Progress::bytes("audit", !a.json);
-            let report = audit::audit(&vault, a.deep, a.repair, &progress).await?;
+            let who = actor(&vault, &cli.as_name)?;
+            let report = audit::audit(&vault, a.deep, a.repair, Some(who), &progress).await?;
             progress.finish();
             if a.json {
                 print_json(&serde_json::to_value(&report).expect("json"));

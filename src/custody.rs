@@ -59,6 +59,14 @@ pub enum LogError {
         /// Why.
         message: String,
     },
+    /// The event is not valid (e.g. an empty or control-character field); nothing was appended.
+    #[error("refusing to append an invalid {action} event: {message}")]
+    InvalidEvent {
+        /// The event's action.
+        action: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The sequencer thread is gone.
     #[error("the custody log's sequencer stopped; nothing was appended")]
     Stopped,
@@ -238,7 +246,13 @@ impl LogTx<'_> {
             item_prev,
             extra: Vec::new(),
         };
-        let bytes = ev.to_canonical_bytes();
+        // Never sign what a verifier would refuse to parse.
+        let bytes = ev
+            .to_canonical_bytes_checked()
+            .map_err(|e| LogError::InvalidEvent {
+                action: ev.action.as_str().to_string(),
+                message: e.to_string(),
+            })?;
         let hash = merkle::leaf_hash(&bytes);
         let sig = event::sign_event(self.id.signer.signing_key(), &bytes);
         self.tx

@@ -64,6 +64,8 @@ fn flip_blob(v: &TestVault, table: &str, column: &str, key: &str, at: usize) {
 fn an_untouched_vault_has_no_finding() {
     let (v, _) = populated();
     assert!(findings(&v, &["--deep"]).is_empty());
+    // Including the integrity-check events that the deep audit appended.
+    assert!(findings(&v, &["--deep"]).is_empty());
 }
 
 #[test]
@@ -250,6 +252,16 @@ fn a_changed_object_byte_is_named_by_the_deep_audit() {
     assert!(
         has(&f, "object-corrupt", "item", items[2].as_str().into()),
         "{f:?}"
+    );
+    // The deep audit's check is recorded in each item's custody chain, with its result.
+    let chain = v.ok(&["log", "--item", &items[2], "--json"]);
+    let last: serde_json::Value = serde_json::from_str(chain.lines().last().unwrap()).unwrap();
+    let ev: serde_json::Value = serde_json::from_str(last["event"].as_str().unwrap()).unwrap();
+    assert_eq!(ev["action"], "integrity-check");
+    assert_eq!(ev["details"]["result"], "failed");
+    assert!(
+        v.ok(&["log", "--item", &items[0]])
+            .contains("integrity-check")
     );
     // And `get` refuses it, leaving no output behind.
     let out = v.tmp.path().join("bad-copy");

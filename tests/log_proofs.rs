@@ -122,3 +122,20 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn an_invalid_event_is_refused_and_nothing_is_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    Vault::init(&dir, &InitOptions::default()).unwrap();
+    let vault = Vault::open(&dir).unwrap();
+    let mut bad = draft(0);
+    bad.reason = Some(String::new());
+    let e = vault.sequencer.append(bad).await.unwrap_err();
+    assert!(
+        matches!(e, custos::custody::LogError::InvalidEvent { .. }),
+        "{e}"
+    );
+    // The next valid event gets index 0: nothing was appended or signed.
+    assert_eq!(vault.sequencer.append(draft(1)).await.unwrap().index, 0);
+}
