@@ -67,6 +67,12 @@ pub enum LogError {
         /// What is wrong.
         message: String,
     },
+    /// The group commit this append was part of failed (the first job got the cause).
+    #[error("the append could not be committed ({message}); nothing was appended")]
+    BatchFailed {
+        /// The cause.
+        message: String,
+    },
     /// The sequencer thread is gone.
     #[error("the custody log's sequencer stopped; nothing was appended")]
     Stopped,
@@ -417,7 +423,7 @@ fn run_sequencer(
                 let msg = e.to_string();
                 let mut first_err = Some(e);
                 for job in jobs {
-                    let err = first_err.take().unwrap_or_else(|| LogError::Damaged {
+                    let err = first_err.take().unwrap_or_else(|| LogError::BatchFailed {
                         message: msg.clone(),
                     });
                     job.complete(Err(err));
