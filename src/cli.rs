@@ -1,6 +1,22 @@
 //! The `custos` command line: argument parsing and output. Each command is a thin call into the
 //! library; errors travel up as `anyhow` and `main` prints them as one line.
 
+/// Write a line to stdout; a closed pipe (e.g. `custos log | head`) surfaces as an error that
+/// `main` treats as a quiet, successful exit instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+/// `outln!` without the newline.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 use crate::audit;
 use crate::custody;
 use crate::export;
@@ -52,6 +68,8 @@ pub enum Command {
     /// Print proofs from the custody log.
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// Write a custody report for items: a bundle for custos-verify, and HTML and PDF for people.
+    Report(ReportArgs),
 }
 
 /// `init`
@@ -164,6 +182,28 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
+/// `report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The item ids.
+    #[arg(required = true, value_name = "ITEM")]
+    pub items: Vec<String>,
+    /// The bundle to write, e.g. case-42.custos-bundle.json (must not exist). The HTML and PDF
+    /// reports are written beside it, named without the .custos-bundle.json or .json ending.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: PathBuf,
+    /// A checkpoint (signed note file) the recipient already holds: adds a proof that the
+    /// report's checkpoint extends it.
+    #[arg(long, value_name = "CHECKPOINT_FILE")]
+    pub since: Option<PathBuf>,
+    /// The purpose of the report (recorded in the custody log).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Print a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `keys`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -249,8 +289,9 @@ fn actor(vault: &Vault, as_name: &Option<String>) -> Result<Actor> {
     })
 }
 
-fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("json"));
+fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
+    outln!("{}", serde_json::to_string_pretty(v).expect("json"));
+    Ok(())
 }
 
 /// Run the parsed command. Returns the process exit code.
@@ -271,15 +312,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 print_json(&serde_json::json!({
                     "dir": cli.dir, "origin": cfg.vault.origin, "examiner": cfg.vault.examiner,
                     "storage": cfg.storage.url, "verifier_key": key.to_string(), "fingerprint": key.fingerprint(),
-                }));
+                }))?;
             } else {
-                println!(
+                outln!(
                     "created vault {} (origin {})",
                     cli.dir.display(),
                     cfg.vault.origin
                 );
-                println!("log verifier key: {key}");
-                println!(
+                outln!("log verifier key: {key}");
+                outln!(
                     "back up {} now: without it, no evidence can be read",
                     vault.keys_dir().display()
                 );
@@ -316,23 +357,24 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 if let Some(h) = out.md5 {
                     v["md5"] = hex::encode(h).into();
                 }
-                print_json(&v);
+                print_json(&v)?;
             } else {
                 let dup = if out.duplicate {
                     " (case already held this content; ingest recorded on that item)"
                 } else {
                     ""
                 };
-                println!("{} {}{dup}", out.item, out.sha256);
+                outln!("{} {}{dup}", out.item, out.sha256);
                 if let Some(h) = out.md5 {
-                    println!("md5 {}", hex::encode(h));
+                    outln!("md5 {}", hex::encode(h));
                 }
                 if let Some(h) = out.sha1 {
-                    println!("sha1 {}", hex::encode(h));
+                    outln!("sha1 {}", hex::encode(h));
                 }
-                println!(
+                outln!(
                     "logged as event {} in checkpoint of size {}",
-                    out.receipt.index, out.receipt.tree_size
+                    out.receipt.index,
+                    out.receipt.tree_size
                 );
             }
             Ok(0)
@@ -351,16 +393,16 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 print_json(&serde_json::json!({
                     "item": item.to_string(), "output": a.output, "bytes": out.bytes, "sha256": out.sha256.to_hex(),
                     "verified": out.verified, "receipt": out.receipt.to_json(),
-                }));
+                }))?;
             } else if out.verified {
-                println!(
+                outln!(
                     "wrote {} bytes to {}; SHA-256 {} verified",
                     out.bytes,
                     a.output.display(),
                     out.sha256
                 );
             } else {
-                println!(
+                outln!(
                     "wrote {} bytes to {}; every segment authenticated",
                     out.bytes,
                     a.output.display()
@@ -382,7 +424,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 let ev = Event::from_canonical_bytes(&e.bytes)
                     .with_context(|| format!("event {} is damaged; run custos audit", e.seq))?;
                 if a.json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({
                             "index": e.seq, "event": String::from_utf8_lossy(&e.bytes),
@@ -390,7 +432,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                         })
                     );
                 } else {
-                    println!("{}", describe(&ev));
+                    outln!("{}", describe(&ev));
                 }
             }
             Ok(0)
@@ -398,7 +440,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Checkpoint => {
             let vault = Vault::open(&cli.dir)?;
             match custody::latest_checkpoint(&vault.connect()?)? {
-                Some(note) => print!("{note}"),
+                Some(note) => out!("{note}"),
                 None => bail!("the log is empty: no checkpoint has been signed yet"),
             }
             Ok(0)
@@ -409,9 +451,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if a.json {
                 print_json(
                     &serde_json::json!({"verifier_key": key.to_string(), "fingerprint": key.fingerprint()}),
-                );
+                )?;
             } else {
-                println!("{key}");
+                outln!("{key}");
             }
             Ok(0)
         }
@@ -422,15 +464,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let report = audit::audit(&vault, a.deep, a.repair, Some(who), &progress).await?;
             progress.finish();
             if a.json {
-                print_json(&serde_json::to_value(&report).expect("json"));
+                print_json(&serde_json::to_value(&report).expect("json"))?;
             } else {
                 for f in &report.findings {
-                    println!("FINDING {f}");
+                    outln!("FINDING {f}");
                 }
                 for r in &report.repaired {
-                    println!("removed {r}");
+                    outln!("removed {r}");
                 }
-                println!(
+                outln!(
                     "audit{}: {} events, {} checkpoints, {} items, {} objects: {}",
                     if report.deep { " --deep" } else { "" },
                     report.events,
@@ -453,11 +495,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if json {
                 print_json(
                     &serde_json::json!({"new_master_key": format!("{:08x}", r.new_id), "rewrapped": r.rewrapped, "retired": r.retired.iter().map(|i| format!("{i:08x}")).collect::<Vec<_>>(), "event": r.receipt.index}),
-                );
+                )?;
             } else {
-                println!(
+                outln!(
                     "master key {:08x} now wraps {} data key(s); retired {:?}; logged as event {}",
-                    r.new_id, r.rewrapped, r.retired, r.receipt.index
+                    r.new_id,
+                    r.rewrapped,
+                    r.retired,
+                    r.receipt.index
                 );
             }
             Ok(0)
@@ -494,9 +539,46 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     )
                 }
             };
-            println!("# {what}");
+            outln!("# {what}");
             for h in proof {
-                println!("{}", h.to_base64());
+                outln!("{}", h.to_base64());
+            }
+            Ok(0)
+        }
+        Command::Report(a) => {
+            let items = a
+                .items
+                .iter()
+                .map(|i| ItemId::parse(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            if a.reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+                bail!("--reason, when given, must say why the report is made");
+            }
+            let vault = Vault::open(&cli.dir)?;
+            let req = crate::report::ReportRequest {
+                items,
+                output: a.output,
+                since: a.since,
+                actor: actor(&vault, &cli.as_name)?,
+                reason: a.reason,
+            };
+            let out = crate::report::report(&vault, &req).await?;
+            if a.json {
+                print_json(&serde_json::json!({
+                    "bundle": out.paths.bundle, "html": out.paths.html, "pdf": out.paths.pdf,
+                    "bundle_sha256": out.bundle_sha256.to_hex(), "checkpoint_size": out.checkpoint_size,
+                    "events": out.events, "report_events": out.report_events,
+                }))?;
+            } else {
+                outln!("{}", out.paths.bundle.display());
+                outln!("{}", out.paths.html.display());
+                outln!("{}", out.paths.pdf.display());
+                outln!(
+                    "{} events proved against the checkpoint of size {}; report recorded as event(s) {:?}",
+                    out.events,
+                    out.checkpoint_size,
+                    out.report_events
+                );
             }
             Ok(0)
         }

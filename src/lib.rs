@@ -19,6 +19,7 @@ pub mod ids;
 pub mod ingest;
 pub mod keys;
 pub mod progress;
+pub mod report;
 pub mod rotate;
 pub mod store;
 pub mod vault;

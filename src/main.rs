@@ -18,6 +18,15 @@ fn main() {
     };
     let code = match rt.block_on(custos::cli::run(cli)) {
         Ok(code) => code,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            // The reader went away (`custos log | head`): not an error.
+            0
+        }
         Err(e) => {
             // One line: the error and those causes its message does not already include.
             let mut msg = String::new();

@@ -139,3 +139,37 @@ async fn an_invalid_event_is_refused_and_nothing_is_appended() {
     // The next valid event gets index 0: nothing was appended or signed.
     assert_eq!(vault.sequencer.append(draft(1)).await.unwrap().index, 0);
 }
+
+/// Regression: `custos log | head -1` used to panic with "Broken pipe".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_into_a_closed_pipe_exits_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    Vault::init(&dir, &InitOptions::default()).unwrap();
+    let vault = Vault::open(&dir).unwrap();
+    let tasks: Vec<_> = (0..3000u64)
+        .map(|i| {
+            let s = vault.sequencer.clone();
+            tokio::spawn(async move { s.append(draft(i)).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' --dir '{}' log | head -1 >/dev/null; echo \"status=${{PIPESTATUS:-x}}\"", env!("CARGO_BIN_EXE_custos"), dir.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["--dir", dir.to_str().unwrap(), "log", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
