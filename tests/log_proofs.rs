@@ -158,11 +158,18 @@ async fn log_into_a_closed_pipe_exits_quietly() {
     }
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("'{}' --dir '{}' log | head -1 >/dev/null; echo \"status=${{PIPESTATUS:-x}}\"", env!("CARGO_BIN_EXE_custos"), dir.display()))
+        .arg(format!(
+            "'{}' --dir '{}' log | head -1 >/dev/null; echo \"status=${{PIPESTATUS:-x}}\"",
+            env!("CARGO_BIN_EXE_custos"),
+            dir.display()
+        ))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["--dir", dir.to_str().unwrap(), "log", "--json"])
         .stdout(std::process::Stdio::piped())
@@ -171,5 +178,10 @@ async fn log_into_a_closed_pipe_exits_quietly() {
         .unwrap();
     drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
