@@ -502,3 +502,57 @@ fn a_checkpoint_newer_than_the_vault_reveals_a_rollback() {
         .0;
     assert_eq!(cp.size, 2);
 }
+
+/// The writer and the court's verifier agree: a real `custos report` bundle passes every check of
+/// `custos_core::bundle::verify` (the logic `custos-verify` runs) with the pinned fingerprint and
+/// the evidence; a changed evidence file and a wrong pin fail.
+#[test]
+fn the_verifier_accepts_a_real_report_and_rejects_a_wrong_file_or_key() {
+    use custos_core::bundle::{EvidenceDigest, Pin, Verdict, VerifyOptions, verify_bytes};
+    use md5::Digest as _;
+    let (v, items, data) = two_items();
+    let path = bundle_path(&v, "r.custos-bundle.json");
+    v.ok(&["report", &items[0], &items[1], "-o", path.to_str().unwrap()]);
+    let bytes = std::fs::read(&path).unwrap();
+    let fp = key(&v).fingerprint();
+    let digest = |name: &str, d: &[u8]| EvidenceDigest {
+        name: name.into(),
+        size: d.len() as u64,
+        sha256: Sha256Hash::digest(d),
+        md5: Some(md5::Md5::digest(d).into()),
+        sha1: Some(sha1::Sha1::digest(d).into()),
+    };
+    let opts = |pin: Pin, evidence: Vec<EvidenceDigest>| VerifyOptions {
+        pin,
+        witnesses: vec![],
+        since: None,
+        evidence,
+    };
+    let ok = verify_bytes(
+        &bytes,
+        &opts(
+            Pin::Fingerprint(fp.clone()),
+            vec![digest("a", &data[0]), digest("b", &data[1])],
+        ),
+    );
+    let failed: Vec<_> = ok
+        .checks
+        .iter()
+        .filter(|c| !matches!(c.outcome, custos_core::bundle::Outcome::Pass))
+        .map(|c| &c.message)
+        .collect();
+    assert_eq!(ok.verdict, Verdict::Verified, "{failed:?}");
+    let mut wrong = data[0].clone();
+    wrong[5] ^= 1;
+    let bad = verify_bytes(
+        &bytes,
+        &opts(Pin::Fingerprint(fp), vec![digest("tampered", &wrong)]),
+    );
+    assert_eq!(bad.verdict, Verdict::Failed);
+    let other_key = verify_bytes(&bytes, &opts(Pin::Fingerprint("0".repeat(64)), vec![]));
+    assert_eq!(other_key.verdict, Verdict::Failed);
+    assert_eq!(
+        verify_bytes(&bytes, &opts(Pin::None, vec![])).verdict,
+        Verdict::VerifiedUnpinned
+    );
+}
