@@ -6,10 +6,14 @@
 //! cargo bench --bench log -- fsync                       # reference: raw fsync of this disk
 //! cargo bench --bench log -- throughput --writers 1,32   # durable appends per second
 //! cargo bench --bench log -- latency --rate 1000         # open-loop acknowledgement latency
-//! cargo bench --bench log -- build --events 1000000      # a large vault, kept for the next two
+//! cargo bench --bench log -- build --events 1000000      # a large vault, kept for the rest
 //! cargo bench --bench log -- audit                       # times the real `custos audit --json`
+//! cargo bench --bench log -- audit-parts                 # the audit's phases timed one by one
+//! cargo bench --bench log -- item-lookup                 # the per-item chain query, re-prepares
 //! cargo bench --bench log -- proof                       # inclusion proofs: library and CLI
 //! ```
+//!
+//! `--help` after the measurement lists its options (sizes, durations, folders).
 //!
 //! Every append is made exactly as a caller makes it: `vault.sequencer.append(draft)` on a vault
 //! opened with `Vault::open`, acknowledged only when its batch is committed with
@@ -41,9 +45,10 @@ const CUSTOS_BIN: &str = env!("CARGO_BIN_EXE_custos");
 #[derive(Debug, Parser)]
 #[command(name = "log")]
 struct Args {
-    /// The measurement.
+    /// The measurement. Without one, nothing runs: `cargo bench` and `cargo test --benches`
+    /// (which run this binary without arguments) never start a long measurement by accident.
     #[command(subcommand)]
-    which: Which,
+    which: Option<Which>,
     /// Added by `cargo bench`; ignored.
     #[arg(long, global = true, hide = true)]
     bench: bool,
@@ -141,8 +146,14 @@ enum Which {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    let Some(which) = args.which else {
+        println!(
+            "custody log benchmarks: name a measurement, e.g. `cargo bench --bench log -- throughput` (`-- --help` lists them)"
+        );
+        return Ok(());
+    };
     println!("load average before: {}", load_average());
-    match args.which {
+    match which {
         Which::Fsync { n, dir } => fsync(&dir, n)?,
         Which::Throughput {
             writers,
