@@ -270,8 +270,9 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A new private (0600) temporary file in the destination's folder.
-fn create_temp_beside(out: &Path) -> Result<(PathBuf, std::fs::File), ExportError> {
+/// A new private (0600) temporary file in the destination's folder, named
+/// `.<name>.custos-partial-<random>`: renamed into place only once complete (get, report).
+pub(crate) fn private_temp_beside(out: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -286,12 +287,15 @@ fn create_temp_beside(out: &Path) -> Result<(PathBuf, std::fs::File), ExportErro
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(|source| ExportError::Output {
-            path: out.to_owned(),
-            source,
-        })?;
+        .open(&tmp)?;
     Ok((tmp, f))
+}
+
+fn create_temp_beside(out: &Path) -> Result<(PathBuf, std::fs::File), ExportError> {
+    private_temp_beside(out).map_err(|source| ExportError::Output {
+        path: out.to_owned(),
+        source,
+    })
 }
 
 /// Stream the decrypted range into `file`, hashing in parallel with writing.

@@ -641,26 +641,11 @@ fn render_all(
 
 /// A private temporary file beside `out`, written and synced. Returns its path.
 fn write_temp_beside(out: &Path, bytes: &[u8]) -> Result<PathBuf, ReportError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let err = |source| ReportError::Output {
         path: out.to_owned(),
         source,
     };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = parent.join(format!(
-        ".{}.custos-partial-{}",
-        file_name(out),
-        hex::encode(&crate::keys::random32()[..6])
-    ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
+    let (tmp, mut f) = crate::export::private_temp_beside(out).map_err(err)?;
     if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(e));
