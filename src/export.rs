@@ -132,6 +132,38 @@ pub fn find_item(conn: &rusqlite::Connection, id: &ItemId) -> Result<Option<Item
     .transpose()
 }
 
+/// Unwrap the data key of `row`'s object with the master key that wrapped it.
+pub fn item_data_key(
+    vault: &Vault,
+    conn: &rusqlite::Connection,
+    row: &ItemRow,
+) -> Result<custos_seal::DataKey, ExportError> {
+    let item = &row.id;
+    let key: Option<(u32, Vec<u8>)> = conn
+        .query_row(
+            "SELECT master_key_id, wrapped FROM object_keys WHERE object_id = ?1",
+            [&row.object.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .doing("reading the item's key")?;
+    let (master_id, wrapped) = key.ok_or_else(|| ExportError::NoKey { item: item.clone() })?;
+    let wrapped = WrappedKey(
+        wrapped
+            .try_into()
+            .map_err(|_| ExportError::NoKey { item: item.clone() })?,
+    );
+    custos_seal::unwrap_data_key(vault.keys.master(master_id)?, &row.object, &wrapped).map_err(
+        |e| ExportError::Store {
+            item: item.clone(),
+            source: Box::new(StoreError::Corrupt {
+                object: row.object.to_hex(),
+                source: e,
+            }),
+        },
+    )
+}
+
 /// What `get` did.
 #[derive(Debug)]
 pub struct ExportOutcome {
@@ -176,28 +208,7 @@ pub async fn export(
             path: out.to_owned(),
         });
     }
-    let key: Option<(u32, Vec<u8>)> = conn
-        .query_row(
-            "SELECT master_key_id, wrapped FROM object_keys WHERE object_id = ?1",
-            [&row.object.0[..]],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .doing("reading the item's key")?;
-    let (master_id, wrapped) = key.ok_or_else(|| ExportError::NoKey { item: item.clone() })?;
-    let wrapped = WrappedKey(
-        wrapped
-            .try_into()
-            .map_err(|_| ExportError::NoKey { item: item.clone() })?,
-    );
-    let dek = custos_seal::unwrap_data_key(vault.keys.master(master_id)?, &row.object, &wrapped)
-        .map_err(|e| ExportError::Store {
-            item: item.clone(),
-            source: Box::new(StoreError::Corrupt {
-                object: row.object.to_hex(),
-                source: e,
-            }),
-        })?;
+    let dek = item_data_key(vault, &conn, &row)?;
 
     let (tmp_path, file) = create_temp_beside(out)?;
     // Custody first: the export event is durable before any byte is decrypted.

@@ -159,6 +159,19 @@ pub async fn ingest(
         });
     }
     progress.set_length(meta.len());
+    ingest_reader(vault, req, file, progress).await
+}
+
+/// Ingest whatever `source` yields (a file, or an HTTP request body bridged to a blocking
+/// reader). `req.path` names the source in messages and gives the recorded file name. A read
+/// error (an upload cut off midway) discards the object and is recorded as an
+/// `ingest-rejected` event, so a failed ingest is itself part of the record.
+pub async fn ingest_reader<R: Read + Send + 'static>(
+    vault: &Vault,
+    req: IngestRequest,
+    source: R,
+    progress: &Progress,
+) -> Result<IngestOutcome, IngestError> {
     let _ingest_lock = vault
         .shared_ingest_lock()
         .map_err(|e| IngestError::Pipeline {
@@ -178,11 +191,14 @@ pub async fn ingest(
     // Wrap before streaming: the sealer consumes the data key.
     let wrapped = custos_seal::wrap_data_key(vault.keys.current_master(), &object, &dek);
     let master_id = vault.keys.current_master().id().0;
-    let streamed = stream_into_store(vault, &req, file, object, dek, progress).await;
+    let streamed = stream_into_store(vault, &req, source, object, dek, progress).await;
     let digests = match streamed {
         Ok(d) => d,
         Err(e) => {
             discard(vault, &conn, object).await;
+            if let IngestError::Input { source, .. } = &e {
+                record_failed_read(vault, &req, source).await?;
+            }
             return Err(e);
         }
     };
@@ -239,6 +255,28 @@ pub async fn ingest(
         duplicate,
         receipt,
     })
+}
+
+/// Record an ingest that failed while reading its source (nothing was kept).
+async fn record_failed_read(
+    vault: &Vault,
+    req: &IngestRequest,
+    err: &std::io::Error,
+) -> Result<(), IngestError> {
+    let mut details = vec![("error".to_string(), Value::String(err.to_string()))];
+    if let Some(n) = file_name(&req.path) {
+        details.push(("file_name".into(), Value::String(n)));
+    }
+    let draft = EventDraft {
+        actor: req.actor.clone(),
+        action: Action::IngestRejected,
+        case: Some(req.case.to_string()),
+        item: None,
+        reason: Some("source read failed".into()),
+        details: Value::object(details),
+    };
+    vault.sequencer.append(draft).await?;
+    Ok(())
 }
 
 /// Delete an unwanted object and its staging row (best effort: the audit finds what remains).
@@ -427,10 +465,10 @@ fn check_expected(e: &Expected, d: &Digests) -> Option<(&'static str, String, St
 }
 
 /// Read, hash, seal and upload; returns the digests once the object is durably written.
-async fn stream_into_store(
+async fn stream_into_store<R: Read + Send + 'static>(
     vault: &Vault,
     req: &IngestRequest,
-    file: std::fs::File,
+    file: R,
     object: ObjectId,
     dek: DataKey,
     progress: &Progress,
@@ -545,8 +583,8 @@ fn hash_blocks<D: Digest>(rx: Receiver<Bytes>) -> (Vec<u8>, u64) {
 }
 
 /// Read the file in full blocks, with one block of look-ahead so the last block is flagged.
-fn read_blocks(
-    mut file: std::fs::File,
+fn read_blocks<R: Read>(
+    mut file: R,
     digests: Vec<std::sync::mpsc::SyncSender<Bytes>>,
     seal: std::sync::mpsc::SyncSender<(Bytes, bool)>,
     counter: indicatif::ProgressBar,
@@ -574,7 +612,7 @@ fn read_blocks(
 }
 
 /// Read up to BLOCK bytes, looping over short reads (without zero-filling the buffer first).
-fn read_full(file: &mut std::fs::File) -> std::io::Result<Bytes> {
+fn read_full<R: Read>(file: &mut R) -> std::io::Result<Bytes> {
     let mut buf = Vec::with_capacity(BLOCK);
     file.by_ref().take(BLOCK as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
