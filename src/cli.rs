@@ -70,6 +70,95 @@ pub enum Command {
     Proof(ProofCommand),
     /// Write a custody report for items: a bundle for custos-verify, and HTML and PDF for people.
     Report(ReportArgs),
+    /// Run the multi-user vault service (HTTP API); creates the vault on first start.
+    Serve(ServeArgs),
+    /// Manage accounts and tokens directly on this machine's vault folder.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address (default: server.bind in the config, or $CUSTOS_BIND, or 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub bind: Option<String>,
+}
+
+/// `admin`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Accounts.
+    #[command(subcommand)]
+    User(AdminUserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(AdminTokenCommand),
+}
+
+/// `admin user`
+#[derive(Debug, Subcommand)]
+pub enum AdminUserCommand {
+    /// Create an account.
+    Add {
+        /// Account name (a-z 0-9 . _ -).
+        name: String,
+        /// administrator, examiner, supervisor, prosecutor, defence, court or auditor.
+        #[arg(long)]
+        role: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account (its tokens stop working at once).
+    Disable {
+        /// Account name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a lockout after failed attempts.
+    Unlock {
+        /// Account name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `admin token`
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Issue a token for an account; it is printed once.
+    Issue {
+        /// Account name.
+        name: String,
+        /// A label (e.g. the machine it is for).
+        #[arg(long)]
+        label: Option<String>,
+        /// Lifetime (e.g. 30d, 12h; default: server.token_ttl_secs).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: Option<std::time::Duration>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// Token id (the part after cst_, before the second _).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `init`
@@ -289,6 +378,67 @@ fn actor(vault: &Vault, as_name: &Option<String>) -> Result<Actor> {
     })
 }
 
+/// The operator of a local admin command: `--as`, else `$USER`, recorded as such.
+fn local_operator(as_name: &Option<String>) -> Result<Actor> {
+    let name = match as_name {
+        Some(n) => n.clone(),
+        None => std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+    };
+    ActorName::parse(&name)?;
+    Ok(Actor {
+        name,
+        role: "administrator".into(),
+        auth: "local-operator".into(),
+    })
+}
+
+fn print_admin(act: &crate::serve::AdminAct, v: &serde_json::Value) -> std::io::Result<()> {
+    use crate::serve::AdminAct;
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    match act {
+        AdminAct::AddUser { .. } => outln!(
+            "created account {} ({}), event {}",
+            s("user"),
+            s("role"),
+            v["event"]
+        ),
+        AdminAct::DisableUser { .. } => {
+            outln!("disabled account {}, event {}", s("user"), v["event"])
+        }
+        AdminAct::UnlockUser { .. } => {
+            outln!("unlocked account {}, event {}", s("user"), v["event"])
+        }
+        AdminAct::ListUsers => {
+            for u in v.as_array().into_iter().flatten() {
+                let mut flags = String::new();
+                if u["disabled"].as_bool() == Some(true) {
+                    flags.push_str(" disabled");
+                }
+                if u["locked"].as_bool() == Some(true) {
+                    flags.push_str(" locked");
+                }
+                outln!(
+                    "{:<24} {:<14}{}",
+                    u["name"].as_str().unwrap_or(""),
+                    u["role"].as_str().unwrap_or(""),
+                    flags
+                );
+            }
+        }
+        AdminAct::IssueToken { .. } => {
+            outln!(
+                "token for {} (id {}), expires {}; shown this once:",
+                s("user"),
+                s("id"),
+                s("expires_at")
+            );
+            outln!("{}", s("token"));
+        }
+        AdminAct::RevokeToken { .. } => outln!("revoked token {} of {}", s("token"), s("user")),
+    }
+    Ok(())
+}
+
 fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
     outln!("{}", serde_json::to_string_pretty(v).expect("json"));
     Ok(())
@@ -504,6 +654,46 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     r.retired,
                     r.receipt.index
                 );
+            }
+            Ok(0)
+        }
+        Command::Serve(a) => crate::serve::serve(&cli.dir, a.bind.as_deref()).await,
+        Command::Admin(cmd) => {
+            use crate::serve::AdminAct;
+            let (act, json) = match cmd {
+                AdminCommand::User(AdminUserCommand::Add { name, role, json }) => {
+                    (AdminAct::AddUser { name, role }, json)
+                }
+                AdminCommand::User(AdminUserCommand::Disable { name, json }) => {
+                    (AdminAct::DisableUser { name }, json)
+                }
+                AdminCommand::User(AdminUserCommand::Unlock { name, json }) => {
+                    (AdminAct::UnlockUser { name }, json)
+                }
+                AdminCommand::User(AdminUserCommand::List { json }) => (AdminAct::ListUsers, json),
+                AdminCommand::Token(AdminTokenCommand::Issue {
+                    name,
+                    label,
+                    ttl,
+                    json,
+                }) => (
+                    AdminAct::IssueToken {
+                        name,
+                        label,
+                        ttl_secs: ttl.map(|d| d.as_secs()),
+                    },
+                    json,
+                ),
+                AdminCommand::Token(AdminTokenCommand::Revoke { id, json }) => {
+                    (AdminAct::RevokeToken { id }, json)
+                }
+            };
+            let who = local_operator(&cli.as_name)?;
+            let v = crate::serve::admin_local(&cli.dir, who, act.clone()).await?;
+            if json {
+                print_json(&v)?;
+            } else {
+                print_admin(&act, &v)?;
             }
             Ok(0)
         }

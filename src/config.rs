@@ -50,6 +50,56 @@ pub struct Config {
     /// Where the key files live.
     #[serde(default)]
     pub keys: KeysSection,
+    /// The HTTP service (`custos serve`).
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+/// `[server]`: the HTTP service. Every field has a default, so a vault runs with no `[server]`
+/// section; environment variables override the file (`custos serve --help` lists them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address and port to listen on (`$CUSTOS_BIND`).
+    pub bind: String,
+    /// PEM certificate chain for TLS (`$CUSTOS_TLS_CERT`); plain HTTP when absent.
+    pub tls_cert: Option<String>,
+    /// PEM private key for TLS (`$CUSTOS_TLS_KEY`).
+    pub tls_key: Option<String>,
+    /// Log format: `text` or `json` (`$CUSTOS_LOG_FORMAT`).
+    pub log_format: String,
+    /// A token unused for this many seconds expires.
+    pub token_idle_secs: u64,
+    /// Lifetime of a newly issued token, in seconds, unless the issuer says otherwise.
+    pub token_ttl_secs: u64,
+    /// Failed authentication attempts before an account is locked.
+    pub lockout_attempts: u32,
+    /// How long a locked account stays locked, in seconds.
+    pub lockout_secs: u64,
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Largest evidence upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM before they are aborted.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            tls_cert: None,
+            tls_key: None,
+            log_format: "text".into(),
+            token_idle_secs: 30 * 60,
+            token_ttl_secs: 30 * 24 * 3600,
+            lockout_attempts: 5,
+            lockout_secs: 15 * 60,
+            max_json_bytes: 64 * 1024,
+            max_upload_bytes: 1 << 40,
+            shutdown_grace_secs: 30,
+        }
+    }
 }
 
 /// `[vault]`
@@ -139,6 +189,7 @@ impl Config {
                 max_retries: default_retries(),
             },
             keys: KeysSection::default(),
+            server: ServerSection::default(),
         }
     }
 
@@ -189,6 +240,31 @@ impl Config {
         StorageUrl::parse(&self.storage.url).map_err(|m| invalid("storage.url", &m))?;
         if self.keys.dir.is_empty() {
             return Err(invalid("keys.dir", "must not be empty"));
+        }
+        let sv = &self.server;
+        if sv.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "server.bind",
+                "must be an address and port, e.g. 127.0.0.1:8080",
+            ));
+        }
+        if sv.tls_cert.is_some() != sv.tls_key.is_some() {
+            return Err(invalid(
+                "server.tls_cert",
+                "tls_cert and tls_key go together: give both or neither",
+            ));
+        }
+        if !matches!(sv.log_format.as_str(), "text" | "json") {
+            return Err(invalid("server.log_format", "must be \"text\" or \"json\""));
+        }
+        if sv.token_idle_secs == 0 || sv.token_ttl_secs == 0 || sv.lockout_attempts == 0 {
+            return Err(invalid(
+                "server",
+                "token_idle_secs, token_ttl_secs and lockout_attempts must be at least 1",
+            ));
+        }
+        if sv.max_json_bytes < 1024 {
+            return Err(invalid("server.max_json_bytes", "must be at least 1024"));
         }
         Ok(())
     }

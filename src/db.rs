@@ -13,8 +13,14 @@ use std::time::Duration;
 pub const DB_FILE: &str = "custos.db";
 
 /// The migrations in `schema/`, in order. Each runs once, in a transaction, at start-up.
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "0001_init", include_str!("../schema/0001_init.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "0001_init", include_str!("../schema/0001_init.sql")),
+    (
+        2,
+        "0002_service",
+        include_str!("../schema/0002_service.sql"),
+    ),
+];
 
 /// Database errors.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +160,15 @@ pub fn now_micros() -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// Unix microseconds as RFC 3339 UTC text (`2026-11-25T06:00:00.000000Z`); out-of-range values
+/// (never written by the vault) print as the epoch.
+pub fn rfc3339(micros: i64) -> String {
+    custos_core::event::Timestamp::from_unix_micros(micros)
+        .or_else(|_| custos_core::event::Timestamp::from_unix_micros(0))
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,7 +187,7 @@ mod tests {
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n, MIGRATIONS.len() as i64);
         c.execute("INSERT INTO schema_migrations VALUES (99, 'future', 0)", [])
             .unwrap();
         drop(c);

@@ -181,12 +181,21 @@ pub async fn ingest_reader<R: Read + Send + 'static>(
 
     let object = ObjectId::random();
     let dek = DataKey::random();
-    let conn = vault.connect()?;
-    conn.execute(
-        "INSERT INTO staging (object_id, started_at) VALUES (?1, ?2)",
-        params![&object.0[..], db::now_micros()],
-    )
-    .doing("recording the staging object")?;
+    let db_path = vault.dir.join(db::DB_FILE);
+    tokio::task::spawn_blocking(move || -> Result<(), DbError> {
+        db::open(&db_path, false)?
+            .execute(
+                "INSERT INTO staging (object_id, started_at) VALUES (?1, ?2)",
+                params![&object.0[..], db::now_micros()],
+            )
+            .doing("recording the staging object")?;
+        Ok(())
+    })
+    .await
+    .map_err(|_| IngestError::Pipeline {
+        path: req.path.clone(),
+        message: "the staging task failed".into(),
+    })??;
 
     // Wrap before streaming: the sealer consumes the data key.
     let wrapped = custos_seal::wrap_data_key(vault.keys.current_master(), &object, &dek);
@@ -195,7 +204,7 @@ pub async fn ingest_reader<R: Read + Send + 'static>(
     let digests = match streamed {
         Ok(d) => d,
         Err(e) => {
-            discard(vault, &conn, object).await;
+            discard(vault, object).await;
             if let IngestError::Input { source, .. } = &e {
                 record_failed_read(vault, &req, source).await?;
             }
@@ -203,7 +212,7 @@ pub async fn ingest_reader<R: Read + Send + 'static>(
         }
     };
     if let Some(mismatch) = check_expected(&req.expect, &digests) {
-        discard(vault, &conn, object).await;
+        discard(vault, object).await;
         let (algorithm, expected, actual) = mismatch;
         let draft = EventDraft {
             actor: req.actor.clone(),
@@ -235,13 +244,13 @@ pub async fn ingest_reader<R: Read + Send + 'static>(
     let ((item, duplicate), mut receipts) = match committed {
         Ok(v) => v,
         Err(e) => {
-            discard(vault, &conn, object).await;
+            discard(vault, object).await;
             return Err(e);
         }
     };
     if duplicate {
         // The case already holds this content: the new copy is not needed.
-        discard(vault, &conn, object).await;
+        discard(vault, object).await;
     }
     progress.finish();
     let receipt = receipts.pop().ok_or(LogError::Stopped)?;
@@ -280,9 +289,15 @@ async fn record_failed_read(
 }
 
 /// Delete an unwanted object and its staging row (best effort: the audit finds what remains).
-async fn discard(vault: &Vault, conn: &rusqlite::Connection, object: ObjectId) {
+async fn discard(vault: &Vault, object: ObjectId) {
     if vault.store.delete(&object).await.is_ok() {
-        let _ = conn.execute("DELETE FROM staging WHERE object_id = ?1", [&object.0[..]]);
+        let db_path = vault.dir.join(db::DB_FILE);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(conn) = db::open(&db_path, false) {
+                let _ = conn.execute("DELETE FROM staging WHERE object_id = ?1", [&object.0[..]]);
+            }
+        })
+        .await;
     }
 }
 

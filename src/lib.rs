@@ -9,6 +9,8 @@
 //! - [`cli`]: the `custos` command line, a thin edge over the above.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -21,5 +23,7 @@ pub mod keys;
 pub mod progress;
 pub mod report;
 pub mod rotate;
+pub mod serve;
+pub mod server;
 pub mod store;
 pub mod vault;

@@ -527,12 +527,22 @@ pub enum Action {
     MemberAdd,
     /// `member-remove`: someone's access to a case was withdrawn.
     MemberRemove,
+    /// `account-create`: a user account was created.
+    AccountCreate,
+    /// `account-disable`: a user account was disabled.
+    AccountDisable,
+    /// `account-unlock`: a locked account was unlocked by an administrator.
+    AccountUnlock,
+    /// `token-issue`: an API token was issued.
+    TokenIssue,
+    /// `token-revoke`: an API token was revoked.
+    TokenRevoke,
     /// A kind this version does not know; holds its `[a-z0-9-]{1,64}` name, never a known one.
     Other(String),
 }
 
 /// Every known action kind, in declaration order.
-pub const KNOWN_ACTIONS: [Action; 18] = [
+pub const KNOWN_ACTIONS: [Action; 23] = [
     Action::Ingest,
     Action::IngestRejected,
     Action::Access,
@@ -551,6 +561,11 @@ pub const KNOWN_ACTIONS: [Action; 18] = [
     Action::CaseCreate,
     Action::MemberAdd,
     Action::MemberRemove,
+    Action::AccountCreate,
+    Action::AccountDisable,
+    Action::AccountUnlock,
+    Action::TokenIssue,
+    Action::TokenRevoke,
 ];
 
 impl Action {
@@ -575,6 +590,11 @@ impl Action {
             Action::CaseCreate => "case-create",
             Action::MemberAdd => "member-add",
             Action::MemberRemove => "member-remove",
+            Action::AccountCreate => "account-create",
+            Action::AccountDisable => "account-disable",
+            Action::AccountUnlock => "account-unlock",
+            Action::TokenIssue => "token-issue",
+            Action::TokenRevoke => "token-revoke",
             Action::Other(name) => name,
         }
     }

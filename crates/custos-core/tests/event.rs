@@ -227,7 +227,7 @@ fn new_action_kinds_parse_and_known_ones_map_to_their_variant() {
         assert_eq!(Action::parse(known.as_str()), Ok(known.clone()));
         assert!(known.is_known());
     }
-    assert_eq!(KNOWN_ACTIONS.len(), 18);
+    assert_eq!(KNOWN_ACTIONS.len(), 23);
     let future = "a".repeat(64);
     assert_eq!(Action::parse(&future), Ok(Action::Other(future.clone())));
     assert_eq!(Action::parse("x-9"), Ok(Action::Other("x-9".into())));
