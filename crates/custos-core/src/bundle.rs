@@ -25,6 +25,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::BTreeMap;
 
+pub mod render;
 mod report;
 mod verify;
 

@@ -135,17 +135,11 @@ fn pin(args: &Args) -> Result<Pin, UsageError> {
         return read_key(key, "--key", NoteVerifier::parse).map(Pin::Key);
     }
     if let Some(fp) = &args.fingerprint {
-        let clean: String = fp
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != ':')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if clean.len() != 64 || !clean.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(UsageError(format!(
+        return Pin::fingerprint_from_text(fp).ok_or_else(|| {
+            UsageError(format!(
                 "--fingerprint: {fp:?} is not 64 hex digits (a SHA-256 key fingerprint)"
-            )));
-        }
-        return Ok(Pin::Fingerprint(clean));
+            ))
+        });
     }
     Ok(Pin::None)
 }

@@ -16,6 +16,20 @@ pub enum Pin {
     None,
 }
 
+impl Pin {
+    /// A fingerprint pin from what a user typed or pasted: 64 hex digits in either case, with
+    /// any spaces and colons (as in `ab:cd …`) ignored. `None` when the text is not one.
+    pub fn fingerprint_from_text(text: &str) -> Option<Pin> {
+        let clean: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        (clean.len() == 64 && clean.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then_some(Pin::Fingerprint(clean))
+    }
+}
+
 /// Digests of one evidence file, computed by the caller (the core does no I/O).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceDigest {
@@ -361,5 +375,36 @@ impl Report {
         self.checks
             .iter()
             .filter(|c| matches!(c.outcome, Outcome::Warn(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(text: &str) -> Option<String> {
+        match Pin::fingerprint_from_text(text) {
+            Some(Pin::Fingerprint(f)) => Some(f),
+            Some(other) => panic!("not a fingerprint pin: {other:?}"),
+            None => None,
+        }
+    }
+
+    #[test]
+    fn fingerprint_text_is_normalised_or_refused() {
+        let hex = "1bfd0ba70fbfe2833ea671e5529c348f3ddd74cd39bb4435bf36e30b8c2413d4";
+        assert_eq!(fp(hex).as_deref(), Some(hex));
+        assert_eq!(fp(&hex.to_ascii_uppercase()).as_deref(), Some(hex));
+        let spaced: String = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert_eq!(fp(&format!(" {spaced}\n")).as_deref(), Some(hex));
+        assert_eq!(fp(&hex[1..]), None, "63 digits");
+        assert_eq!(fp(&format!("{hex}0")), None, "65 digits");
+        assert_eq!(fp(&hex.replacen('b', "g", 1)), None, "not hex");
+        assert_eq!(fp(""), None);
     }
 }
