@@ -40,6 +40,10 @@ pub struct Cli {
     /// Record acts under this name instead of the configured examiner.
     #[arg(long = "as", global = true, value_name = "NAME")]
     pub as_name: Option<String>,
+    /// Talk to a Custos server instead of a local vault folder (ingest, get, log, checkpoint,
+    /// key). Commands that exist only on a server also use the server stored by `login`.
+    #[arg(long, global = true, env = "CUSTOS_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -75,6 +79,248 @@ pub enum Command {
     /// Manage accounts and tokens directly on this machine's vault folder.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check an API token with a server and store it, with the server's log key, in the
+    /// client config (~/.config/custos/client.toml, mode 0600). The token is read from stdin.
+    Login(LoginArgs),
+    /// Show the account a token belongs to (server).
+    Whoami(JsonArgs),
+    /// Cases and their members (server).
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Hand custody of an item to another case member; `accept` or `list` transfers (server).
+    Transfer(TransferArgs),
+    /// Ask for items to be disclosed to a recipient under a legal instrument (server).
+    Disclose(DiscloseArgs),
+    /// Approve a disclosure request (server).
+    Approve(DecisionArgs),
+    /// Refuse a disclosure request (server).
+    Refuse(DecisionArgs),
+    /// Download an item of a disclosure made to you (server).
+    Fetch(FetchArgs),
+    /// Disclosures: list, show, acknowledge receipt (server).
+    #[command(subcommand)]
+    Disclosure(DisclosureCommand),
+}
+
+/// Just `--json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the token from this file instead of stdin.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `case`
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// The cases you belong to (administrators: every case).
+    List(JsonArgs),
+    /// Open a case; you become its first member.
+    Create {
+        /// Case name.
+        name: String,
+        /// Why the case is opened (recorded).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A case's members and item count.
+    Show {
+        /// Case name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a member, or change a member's role.
+    AddMember {
+        /// Case name.
+        case: String,
+        /// Account name.
+        user: String,
+        /// Role in the case (default: the account's vault role).
+        #[arg(long)]
+        role: Option<String>,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a member.
+    RemoveMember {
+        /// Case name.
+        case: String,
+        /// Account name.
+        user: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `transfer ITEM --to USER --reason R`, or `transfer accept|list`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct TransferArgs {
+    /// `accept` or `list`.
+    #[command(subcommand)]
+    pub action: Option<TransferCommand>,
+    /// The item whose custody you hand over.
+    #[arg(required = true)]
+    pub item: Option<String>,
+    /// The receiver (a member of the item's case).
+    #[arg(long, required = true, value_name = "USER")]
+    pub to: Option<String>,
+    /// Why custody is handed over (recorded).
+    #[arg(long, required = true)]
+    pub reason: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `transfer accept|list`
+#[derive(Debug, Subcommand)]
+pub enum TransferCommand {
+    /// Accept a transfer offered to you: you become the item's custodian.
+    Accept {
+        /// Transfer id (trf_...).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transfers you offered or were offered.
+    List(JsonArgs),
+}
+
+/// Who receives a disclosure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecipientKind {
+    /// Defence counsel.
+    Defence,
+    /// A court.
+    Court,
+    /// A foreign agency.
+    ForeignAgency,
+}
+
+impl RecipientKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientKind::Defence => "defence",
+            RecipientKind::Court => "court",
+            RecipientKind::ForeignAgency => "foreign-agency",
+        }
+    }
+}
+
+/// `disclose`
+#[derive(Debug, Args)]
+pub struct DiscloseArgs {
+    /// The case.
+    #[arg(long)]
+    pub case: String,
+    /// Items of the case to disclose.
+    #[arg(required = true, value_name = "ITEM")]
+    pub items: Vec<String>,
+    /// The recipient's account.
+    #[arg(long, value_name = "USER")]
+    pub to: String,
+    /// What the recipient is.
+    #[arg(long, value_enum)]
+    pub kind: RecipientKind,
+    /// The legal instrument (court order, request or EPOC id).
+    #[arg(long, value_name = "ID")]
+    pub instrument: String,
+    /// Why the items are disclosed (recorded).
+    #[arg(long)]
+    pub purpose: String,
+    /// Inspection in place only: no download.
+    #[arg(long)]
+    pub view_only: bool,
+    /// How long access lasts once approved (e.g. 7d, 48h; default 7 days).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub expires: Option<std::time::Duration>,
+    /// Downloads allowed per item (default 3).
+    #[arg(long, value_name = "N")]
+    pub max_downloads: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `approve` / `refuse`
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// Disclosure id (dsc_...).
+    pub id: String,
+    /// Why (recorded).
+    #[arg(long)]
+    pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `fetch`
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Disclosure id (dsc_...).
+    pub disclosure: String,
+    /// The item.
+    pub item: String,
+    /// Output file (must not exist).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Only bytes START to END inclusive (each request counts as a download).
+    #[arg(long, value_parser = parse_range)]
+    pub range: Option<(u64, u64)>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `disclosure`
+#[derive(Debug, Subcommand)]
+pub enum DisclosureCommand {
+    /// Disclosures you requested, received, or may see in your cases.
+    List(JsonArgs),
+    /// One disclosure, with its items and their SHA-256.
+    Show {
+        /// Disclosure id (dsc_...).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge receipt of a disclosure made to you (recorded in each item's chain).
+    Ack {
+        /// Disclosure id (dsc_...).
+        id: String,
+        /// A note (recorded).
+        #[arg(long)]
+        note: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `serve`
@@ -444,8 +690,36 @@ fn print_json(v: &serde_json::Value) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Print what a remote command returned.
+fn print_output(out: &crate::client::Output) -> Result<()> {
+    use crate::client::Output;
+    match out {
+        Output::Json(v) => print_json(v)?,
+        Output::JsonLines(vs) => {
+            for v in vs {
+                outln!("{v}");
+            }
+        }
+        Output::Lines(ls) => {
+            for l in ls {
+                outln!("{l}");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Run the parsed command. Returns the process exit code.
-pub async fn run(cli: Cli) -> Result<i32> {
+pub async fn run(mut cli: Cli) -> Result<i32> {
+    // Over HTTP when a server is given (or for commands that exist only there).
+    match crate::client::dispatch(cli.server.as_deref(), cli.as_name.is_some(), cli.command).await?
+    {
+        crate::client::Dispatch::Done(out) => {
+            print_output(&out)?;
+            return Ok(0);
+        }
+        crate::client::Dispatch::Local(cmd) => cli.command = *cmd,
+    }
     match cli.command {
         Command::Init(a) => {
             let opts = InitOptions {
@@ -697,6 +971,16 @@ pub async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        // `client::dispatch` runs these or explains what they need; never local.
+        Command::Login(_)
+        | Command::Whoami(_)
+        | Command::Case(_)
+        | Command::Transfer(_)
+        | Command::Disclose(_)
+        | Command::Approve(_)
+        | Command::Refuse(_)
+        | Command::Fetch(_)
+        | Command::Disclosure(_) => bail!("this command needs --server URL (or CUSTOS_SERVER)"),
         Command::Proof(p) => {
             let vault = Vault::open(&cli.dir)?;
             let conn = vault.connect()?;
@@ -781,7 +1065,7 @@ fn base64_std(b: &[u8]) -> String {
 }
 
 /// One readable line per event.
-fn describe(ev: &Event) -> String {
+pub(crate) fn describe(ev: &Event) -> String {
     let mut s = format!(
         "{:>6}  {}  {:<18} {}",
         ev.seq,

@@ -13,6 +13,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod custody;
 pub mod db;

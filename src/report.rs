@@ -679,7 +679,6 @@ fn report_drafts(
     paths: &ReportPaths,
     files: &[Vec<u8>; 3],
 ) -> Result<Vec<EventDraft>, ReportError> {
-    let action = Action::parse(REPORT_ACTION).map_err(|e| damaged(e.to_string()))?;
     let [bundle, html, pdf] = files;
     let mut details = vec![
         ("bundle", Value::String(file_name(&paths.bundle))),
@@ -695,36 +694,115 @@ fn report_drafts(
             "pdf_sha256",
             Value::String(Sha256Hash::digest(pdf).to_hex()),
         ),
-        (
-            "checkpoint_size",
-            Value::Int(i64::try_from(c.checkpoint.size).unwrap_or(i64::MAX)),
-        ),
-        (
-            "items",
-            Value::Int(i64::try_from(c.items.len()).unwrap_or(i64::MAX)),
-        ),
+    ];
+    details.extend(size_details(c));
+    report_events(&req.actor, req.reason.as_deref(), c, Value::object(details))
+}
+
+/// The `checkpoint_size`, `items` and (with `--since`) `since_size` members of `report` details.
+fn size_details(c: &Collected) -> Vec<(&'static str, Value)> {
+    let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut out = vec![
+        ("checkpoint_size", int(c.checkpoint.size)),
+        ("items", int(c.items.len() as u64)),
     ];
     if let Some((old, _)) = &c.consistency {
-        details.push((
-            "since_size",
-            Value::Int(i64::try_from(old.size).unwrap_or(i64::MAX)),
-        ));
+        out.push(("since_size", int(old.size)));
     }
-    let details = Value::object(details);
+    out
+}
+
+/// One `report` event per reported item, all with `details`.
+fn report_events(
+    actor: &Actor,
+    reason: Option<&str>,
+    c: &Collected,
+    details: Value,
+) -> Result<Vec<EventDraft>, ReportError> {
+    let action = Action::parse(REPORT_ACTION).map_err(|e| damaged(e.to_string()))?;
     Ok(c.items
         .iter()
         .map(|(r, _)| EventDraft {
-            actor: req.actor.clone(),
+            actor: actor.clone(),
             action: action.clone(),
             case: Some(r.case.clone()),
             item: Some(ItemRef {
                 id: r.id.to_string(),
                 sha256: r.sha256,
             }),
-            reason: req.reason.clone(),
+            reason: reason.map(str::to_string),
             details: details.clone(),
         })
         .collect())
+}
+
+/// Appends `drafts` in one log transaction; returns their indices.
+async fn record(vault: &Vault, drafts: Vec<EventDraft>) -> Result<Vec<u64>, ReportError> {
+    let (seqs, _receipts) = vault
+        .sequencer
+        .submit(move |tx: &mut LogTx<'_>| -> Result<Vec<u64>, LogError> {
+            drafts
+                .into_iter()
+                .map(|d| tx.append(d).map(|a| a.seq))
+                .collect()
+        })
+        .await?;
+    Ok(seqs)
+}
+
+/// `items` without repeats, in their first order.
+fn unique(items: &[ItemId]) -> Vec<ItemId> {
+    let mut out: Vec<ItemId> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+/// The file name a bundle produced by [`report_bundle`] is offered under (and recorded as):
+/// `<item>.custos-bundle.json` for one item, `custos-report.custos-bundle.json` for several.
+pub fn bundle_file_name(items: &[ItemId]) -> String {
+    match unique(items).as_slice() {
+        [one] => format!("{one}{}", bundle::BUNDLE_EXTENSION),
+        _ => format!("custos-report{}", bundle::BUNDLE_EXTENSION),
+    }
+}
+
+/// The report bundle for `items` (the same bytes `custos report` writes as its bundle file,
+/// docs/FORMATS.md §7), in memory, without the HTML and PDF: for the service.
+///
+/// The records are read and verified exactly as for [`report`]; then one `report` event per
+/// item is appended (details: `bundle` ([`bundle_file_name`]), `bundle_sha256`,
+/// `checkpoint_size`, `items`), and only once those are durable are the bytes returned.
+/// The reads are blocking: call it off the async worker threads.
+pub async fn report_bundle(
+    vault: &Vault,
+    items: &[ItemId],
+    actor: &Actor,
+    reason: Option<String>,
+) -> Result<Vec<u8>, ReportError> {
+    let items = unique(items);
+    let verifier = vault.keys.log.verifier();
+    let mut conn = vault.connect()?;
+    let collected = collect(&mut conn, &verifier, &items, None)?;
+    drop(conn);
+    let generated_at = Timestamp::from_unix_micros(crate::db::now_micros())
+        .map_err(|e| damaged(format!("system clock: {e}")))?;
+    let bytes = make_bundle(&collected, &verifier, generated_at)?;
+    let mut details = vec![
+        ("bundle", Value::String(bundle_file_name(&items))),
+        (
+            "bundle_sha256",
+            Value::String(Sha256Hash::digest(&bytes).to_hex()),
+        ),
+    ];
+    details.extend(size_details(&collected));
+    let drafts = report_events(actor, reason.as_deref(), &collected, Value::object(details))?;
+    // Custody first: the report events are durable before the bundle is handed out.
+    record(vault, drafts).await?;
+    Ok(bytes)
 }
 
 /// Produces the report described by `req` (see the module documentation for the order of
@@ -737,12 +815,7 @@ pub async fn report(vault: &Vault, req: &ReportRequest) -> Result<ReportOutcome,
         }
     }
     let since_text = req.since.as_deref().map(read_since).transpose()?;
-    let mut items: Vec<ItemId> = Vec::with_capacity(req.items.len());
-    for i in &req.items {
-        if !items.contains(i) {
-            items.push(i.clone());
-        }
-    }
+    let items = unique(&req.items);
     let verifier = vault.keys.log.verifier();
     let mut conn = vault.connect()?;
     let since = req.since.as_deref().zip(since_text.as_deref());
@@ -774,20 +847,11 @@ pub async fn report(vault: &Vault, req: &ReportRequest) -> Result<ReportOutcome,
             return Err(e);
         }
     };
-    let appended = vault
-        .sequencer
-        .submit(move |tx: &mut LogTx<'_>| -> Result<Vec<u64>, LogError> {
-            drafts
-                .into_iter()
-                .map(|d| tx.append(d).map(|a| a.seq))
-                .collect()
-        })
-        .await;
-    let report_events = match appended {
-        Ok((seqs, _receipts)) => seqs,
+    let report_events = match record(vault, drafts).await {
+        Ok(seqs) => seqs,
         Err(e) => {
             cleanup(&temps);
-            return Err(e.into());
+            return Err(e);
         }
     };
     let mut placed: Vec<&Path> = Vec::with_capacity(3);
@@ -843,6 +907,17 @@ mod tests {
             ReportPaths::for_bundle(Path::new("/")),
             Err(ReportError::BadOutput { .. })
         ));
+    }
+
+    #[test]
+    fn served_bundles_are_named_after_their_one_item() {
+        let (a, b) = (ItemId::random(), ItemId::random());
+        let one = bundle_file_name(&[a.clone(), a.clone()]);
+        assert_eq!(one, format!("{a}.custos-bundle.json"));
+        assert_eq!(
+            bundle_file_name(&[a, b]),
+            "custos-report.custos-bundle.json"
+        );
     }
 
     #[test]

@@ -200,14 +200,16 @@ pub enum AdminAct {
     },
 }
 
+/// One admin act inside the log transaction.
+type AdminJob =
+    Box<dyn FnOnce(&mut LogTx<'_>) -> Result<serde_json::Value, accounts::AccountError> + Send>;
+
 /// Run an admin act directly on the vault folder (the operator of the machine acts; recorded
 /// with `actor`). Returns the JSON result.
 pub async fn admin_local(dir: &Path, actor: Actor, act: AdminAct) -> Result<serde_json::Value> {
     let vault = Vault::open(dir)?;
     let s = vault.config.server.clone();
-    let sub = |f: Box<
-        dyn FnOnce(&mut LogTx<'_>) -> Result<serde_json::Value, accounts::AccountError> + Send,
-    >| {
+    let sub = |f: AdminJob| {
         let v = &vault;
         async move { v.sequencer.submit(f).await.map(|(r, _)| r) }
     };

@@ -32,7 +32,7 @@ fn text_plain(body: String) -> Response {
     responses((status = 200, description = "healthy", content_type = "text/plain", body = String),
         (status = 503, body = Problem)))]
 pub async fn healthz(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    st.db.run(|c| crate::custody::latest_checkpoint(c)).await?;
+    st.db.run(crate::custody::latest_checkpoint).await?;
     Ok(text_plain("ok\n".into()))
 }
 
@@ -54,7 +54,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
 pub async fn checkpoint(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let cp = st
         .db
-        .run(|c| crate::custody::latest_checkpoint(c))
+        .run(crate::custody::latest_checkpoint)
         .await?
         .ok_or_else(|| ApiError::unavailable("the log has no checkpoint yet"))?;
     Ok(text_plain(cp))

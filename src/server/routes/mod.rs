@@ -2,8 +2,12 @@
 
 pub mod admin;
 pub mod cases;
+pub mod disclosures;
+pub mod ids;
 pub mod items;
 pub mod log;
+pub mod reports;
+pub mod transfers;
 
 use super::AppState;
 use super::problem::{ApiError, Problem};
@@ -74,6 +78,18 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(items::get_item))
         .routes(routes!(items::content))
         .routes(routes!(items::item_events))
+        .routes(routes!(reports::item_report))
+        .routes(routes!(transfers::initiate))
+        .routes(routes!(transfers::accept))
+        .routes(routes!(transfers::list_transfers))
+        .routes(routes!(disclosures::request))
+        .routes(routes!(disclosures::list_disclosures))
+        .routes(routes!(disclosures::get_disclosure))
+        .routes(routes!(disclosures::approve))
+        .routes(routes!(disclosures::refuse_disclosure))
+        .routes(routes!(disclosures::acknowledge))
+        .routes(routes!(disclosures::download))
+        .routes(routes!(disclosures::view))
 }
 
 /// Optional free text from a client: bounded, no control characters.
