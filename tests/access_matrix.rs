@@ -380,8 +380,7 @@ fn normalize(detail: &str, w: &World) -> String {
         rest = &tail[n..];
     }
     out.push_str(rest);
-    out
-        .replace(&w.item, "ID")
+    out.replace(&w.item, "ID")
         .replace(NO_ITEM, "ID")
         .replace(CASE, "ID")
         .replace(NO_CASE, "ID")

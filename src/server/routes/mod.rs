@@ -33,6 +33,8 @@ pub use axum::Json;
         (name = "accounts", description = "Accounts and tokens"),
         (name = "cases", description = "Cases and their members"),
         (name = "items", description = "Evidence: upload, metadata, content, custody chain"),
+        (name = "custody", description = "Custody transfers between case members"),
+        (name = "disclosures", description = "Disclosures to defence, courts and foreign agencies"),
     )
 )]
 struct ApiDoc;
