@@ -4,11 +4,11 @@
 #
 #   bash benches/ingest.sh [RUNS]        (needs: openssl, restic, GNU time; apt-get install restic time)
 #
-# Medians of RUNS (default 3). Vaults on tmpfs live in /dev/shm; "disk" is $DISK_DIR (default /var/tmp).
+# Builds into $CARGO_TARGET_DIR when set (default target/). Medians of RUNS (default 3). Vaults on tmpfs live in /dev/shm; "disk" is $DISK_DIR (default /var/tmp).
 set -euo pipefail
 RUNS=${1:-3}
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/target/release/custos"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/custos"
 SHM=/dev/shm/custos-bench
 DISK=${DISK_DIR:-/var/tmp}/custos-bench
 (cd "$ROOT" && cargo build --release --quiet)

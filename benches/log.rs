@@ -112,9 +112,14 @@ enum Which {
         /// The vault folder (see `build`).
         #[arg(long, default_value = "/tmp/custos-bench/log-1m")]
         dir: PathBuf,
+        /// Another `custos` binary (e.g. a copy built before a change) to run alternately with
+        /// this build's, reporting both medians and their ratio.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
-    /// Where `custos audit` spends its time: its log-pass phases timed one by one through the
-    /// library, as audit.rs runs them (a breakdown, not a replacement for `audit`).
+    /// Where `custos audit` spends its time: the work of its log pass timed one part at a time
+    /// on one thread through the library, then the whole audit in process (a breakdown, not a
+    /// replacement for `audit`).
     AuditParts {
         /// The vault folder (see `build`).
         #[arg(long, default_value = "/tmp/custos-bench/log-1m")]
@@ -167,7 +172,11 @@ fn main() -> Result<()> {
             writers,
             dir,
         } => runtime()?.block_on(build(&dir, events, writers))?,
-        Which::Audit { runs, dir } => audit(&dir, runs)?,
+        Which::Audit {
+            runs,
+            dir,
+            baseline,
+        } => audit(&dir, runs, baseline.as_deref())?,
         Which::AuditParts { dir } => audit_parts(&dir)?,
         Which::ItemLookup { n, dir } => item_lookup(&dir, n)?,
         Which::Proof {
@@ -549,18 +558,19 @@ struct CliRun {
 }
 
 fn run_cli(args: &[&str], with_time: bool) -> Result<CliRun> {
+    run_cli_with(Path::new(CUSTOS_BIN), args, with_time)
+}
+
+/// [`run_cli`] with another `custos` binary.
+fn run_cli_with(bin: &Path, args: &[&str], with_time: bool) -> Result<CliRun> {
     let time = Path::new("/usr/bin/time");
     let stats = std::env::temp_dir().join(format!("custos-bench-time-{}", std::process::id()));
     let mut cmd = if with_time && time.exists() {
         let mut c = Command::new(time);
-        c.arg("-f")
-            .arg("%U %S %M")
-            .arg("-o")
-            .arg(&stats)
-            .arg(CUSTOS_BIN);
+        c.arg("-f").arg("%U %S %M").arg("-o").arg(&stats).arg(bin);
         c
     } else {
-        Command::new(CUSTOS_BIN)
+        Command::new(bin)
     };
     cmd.args(args);
     let t = Instant::now();
@@ -583,50 +593,78 @@ fn run_cli(args: &[&str], with_time: bool) -> Result<CliRun> {
     })
 }
 
-fn audit(dir: &Path, runs: usize) -> Result<()> {
+fn audit(dir: &Path, runs: usize, baseline: Option<&Path>) -> Result<()> {
     let d = dir.to_string_lossy().into_owned();
-    println!("\ncommand: {CUSTOS_BIN} --dir {d} audit --json");
+    let mut bins = vec![("this build", PathBuf::from(CUSTOS_BIN))];
+    if let Some(b) = baseline {
+        // Alternate with the baseline, so both see the same machine load; compare the ratio.
+        bins.insert(0, ("baseline", b.to_owned()));
+    }
+    println!("\ncommand: BIN --dir {d} audit --json");
+    for (label, bin) in &bins {
+        println!("{label}: {}", bin.display());
+    }
     println!(
-        "\n| run | events | checkpoints | findings | wall s | events/s | user s | sys s | max RSS MiB |"
+        "\n| run | binary | events | checkpoints | findings | wall s | events/s | user s | sys s | max RSS MiB |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut walls: Vec<Vec<f64>> = vec![Vec::new(); bins.len()];
     for run in 1..=runs {
-        let r = run_cli(&["--dir", &d, "audit", "--json"], true)?;
-        let report: serde_json::Value = serde_json::from_slice(&r.stdout)
-            .with_context(|| format!("audit printed no JSON report (exit {})", r.status))?;
-        let events = report["events"].as_u64().context("report.events")?;
-        let checkpoints = report["checkpoints"]
-            .as_u64()
-            .context("report.checkpoints")?;
-        let findings = report["findings"].as_array().map_or(0, Vec::len);
-        if !r.status.success() || findings > 0 {
-            bail!("audit is not clean (exit {}): {report}", r.status);
+        for (i, (label, bin)) in bins.iter().enumerate() {
+            let r = run_cli_with(bin, &["--dir", &d, "audit", "--json"], true)?;
+            let report: serde_json::Value = serde_json::from_slice(&r.stdout)
+                .with_context(|| format!("audit printed no JSON report (exit {})", r.status))?;
+            let events = report["events"].as_u64().context("report.events")?;
+            let checkpoints = report["checkpoints"]
+                .as_u64()
+                .context("report.checkpoints")?;
+            let findings = report["findings"].as_array().map_or(0, Vec::len);
+            if !r.status.success() || findings > 0 {
+                bail!("audit is not clean (exit {}): {report}", r.status);
+            }
+            let (user, sys, rss) = r.cpu.map_or(
+                ("-".to_string(), "-".to_string(), "-".to_string()),
+                |(u, s, m)| {
+                    (
+                        format!("{u:.2}"),
+                        format!("{s:.2}"),
+                        format!("{:.0}", m as f64 / 1024.0),
+                    )
+                },
+            );
+            let wall = r.wall.as_secs_f64();
+            walls[i].push(wall);
+            println!(
+                "| {run} | {label} | {events} | {checkpoints} | {findings} | {wall:.2} | {:.0} | {user} | {sys} | {rss} |",
+                events as f64 / wall,
+            );
         }
-        let (user, sys, rss) = r.cpu.map_or(
-            ("-".to_string(), "-".to_string(), "-".to_string()),
-            |(u, s, m)| {
-                (
-                    format!("{u:.2}"),
-                    format!("{s:.2}"),
-                    format!("{:.0}", m as f64 / 1024.0),
-                )
-            },
-        );
-        println!(
-            "| {run} | {events} | {checkpoints} | {findings} | {:.2} | {:.0} | {user} | {sys} | {rss} |",
-            r.wall.as_secs_f64(),
-            events as f64 / r.wall.as_secs_f64(),
-        );
+    }
+    let medians: Vec<f64> = walls
+        .iter_mut()
+        .map(|w| {
+            w.sort_by(f64::total_cmp);
+            w.get(w.len() / 2).copied().unwrap_or(f64::NAN)
+        })
+        .collect();
+    for ((label, _), m) in bins.iter().zip(&medians) {
+        println!("\nmedian wall, {label}: {m:.2} s");
+    }
+    if let [base, new] = medians[..] {
+        println!("baseline / this build: {:.2}x", base / new);
     }
     Ok(())
 }
 
-/// Times the phases of audit.rs's log pass separately, each as audit.rs does it, plus the
-/// cheaper alternatives this report recommends, measured on the same data.
+/// Times, one by one and on one thread, the work `audit.rs`'s log pass spreads over its
+/// threads (a reader, two verifiers taking alternate chunks of 8,192 events, the checker, and
+/// the database check beside them), then the whole audit in process. The one-thread times
+/// add up to the CPU the pass needs: on two cores its wall time cannot be under half of it.
 fn audit_parts(dir: &Path) -> Result<()> {
     let vault = Vault::open(dir)?;
     let conn = vault.connect()?;
     let verifier = vault.keys.log.verifier();
+    let vk = *verifier.verifying_key();
     let mut rows: Vec<(String, Duration)> = Vec::new();
     let mut timed = |label: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
         let t = Instant::now();
@@ -635,136 +673,100 @@ fn audit_parts(dir: &Path) -> Result<()> {
         Ok(())
     };
 
-    timed("PRAGMA integrity_check (audit.rs, serial)", &mut || {
-        let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        ensure!(r == "ok", "integrity_check: {r}");
-        Ok(())
-    })?;
-    timed("PRAGMA quick_check (alternative)", &mut || {
+    timed("PRAGMA quick_check (audit, own thread)", &mut || {
         let r: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         ensure!(r == "ok", "quick_check: {r}");
         Ok(())
     })?;
-
-    let mut notes: Vec<(u64, String)> = Vec::new();
-    timed("read all checkpoint notes", &mut || {
-        notes = conn
-            .prepare("SELECT size, note FROM checkpoints ORDER BY created_at, size")?
-            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(())
-    })?;
-    let mut parsed = std::collections::BTreeMap::new();
     timed(
-        "open_checkpoint (parse + verify_strict) each, serial (audit.rs)",
+        "PRAGMA integrity_check (audit --deep, own thread)",
         &mut || {
-            for (size, note) in &notes {
-                let (cp, _) = custos_core::checkpoint::open_checkpoint(note, &verifier)?;
-                ensure!(cp.size == *size, "checkpoint {size} body size {}", cp.size);
-                parsed.insert(*size, cp);
-            }
-            Ok(())
-        },
-    )?;
-    timed(
-        "open_checkpoint each, split over 2 threads (alternative)",
-        &mut || {
-            let half = notes.len().div_ceil(2).max(1);
-            std::thread::scope(|s| {
-                let hs: Vec<_> = notes
-                    .chunks(half)
-                    .map(|part| {
-                        let verifier = &verifier;
-                        s.spawn(move || {
-                            part.iter().try_for_each(|(_, n)| {
-                                custos_core::checkpoint::open_checkpoint(n, verifier).map(|_| ())
-                            })
-                        })
-                    })
-                    .collect();
-                for h in hs {
-                    h.join()
-                        .map_err(|_| anyhow::anyhow!("verifier thread panicked"))??;
-                }
-                Ok(())
-            })
-        },
-    )?;
-    timed(
-        "checkpoint notes parsed + signatures batch-verified (ed25519 verify_batch, 2 threads; alternative)",
-        &mut || {
-            let vk = *verifier.verifying_key();
-            let half = notes.len().div_ceil(2).max(1);
-            std::thread::scope(|s| {
-                let hs: Vec<_> = notes
-                    .chunks(half)
-                    .map(|part| s.spawn(move || batch_verify_notes(part, &vk)))
-                    .collect();
-                for h in hs {
-                    h.join()
-                        .map_err(|_| anyhow::anyhow!("verifier thread panicked"))??;
-                }
-                Ok(())
-            })
-        },
-    )?;
-    let sizes: Vec<u64> = parsed.keys().copied().collect();
-    let mut mem = MemNodes(Vec::new());
-    timed(
-        "read all tree_nodes into memory (for the next line)",
-        &mut || {
-            let mut st =
-                conn.prepare("SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let level = usize::try_from(r.get::<_, i64>(0)?)?;
-                let hash: Vec<u8> = r.get(2)?;
-                if mem.0.len() <= level {
-                    mem.0.resize_with(level + 1, Vec::new);
-                }
-                mem.0[level].push(Sha256Hash(
-                    hash.try_into()
-                        .map_err(|_| anyhow::anyhow!("node hash size"))?,
-                ));
-            }
-            Ok(())
-        },
-    )?;
-    timed(
-        "consistency proof from in-memory nodes + verify, each consecutive pair (alternative)",
-        &mut || {
-            for w in sizes.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                let p = merkle::consistency_proof(&mem, a, b)
-                    .map_err(|e| anyhow::anyhow!("consistency {a} to {b}: {e:?}"))?;
-                merkle::verify_consistency(a, b, &parsed[&a].root, &parsed[&b].root, &p)?;
-            }
-            Ok(())
-        },
-    )?;
-    timed(
-        "consistency proof (SqlNodes) + verify, each consecutive pair (audit.rs)",
-        &mut || {
-            let nodes = SqlNodes(&conn);
-            for w in sizes.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                let p = merkle::consistency_proof(&nodes, a, b)
-                    .map_err(|e| anyhow::anyhow!("consistency {a} to {b}: {e:?}"))?;
-                merkle::verify_consistency(a, b, &parsed[&a].root, &parsed[&b].root, &p)?;
-            }
+            let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            ensure!(r == "ok", "integrity_check: {r}");
             Ok(())
         },
     )?;
     let events = count(&vault, "events")?;
+    let mut pages = Vec::new();
     timed(
-        "read events in chunks of 20,000 (read_events_range), no checks",
+        "reader: events in pages of 8,192 (read_events_page)",
         &mut || {
-            let mut start = 0;
-            while start < events {
-                let chunk = custos::custody::read_events_range(&conn, start, start + 20_000)?;
-                std::hint::black_box(chunk);
-                start += 20_000;
+            let mut from = 0;
+            while from < events {
+                let page = custos::custody::read_events_page(&conn, from, 8192)?;
+                from = page.last().map_or(events, |e| e.seq + 1);
+                pages.push(page);
             }
+            Ok(())
+        },
+    )?;
+    let mut notes: Vec<(u64, String)> = Vec::new();
+    timed("reader: checkpoint notes in size order", &mut || {
+        notes = conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")?
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    })?;
+    timed(
+        "verifiers: Event::from_canonical_bytes, each event",
+        &mut || {
+            for page in &pages {
+                for e in page {
+                    std::hint::black_box(custos_core::event::Event::from_canonical_bytes(
+                        &e.bytes,
+                    )?);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    timed(
+        "verifiers: event signatures, batches of 1,024 (event::find_bad_signatures)",
+        &mut || {
+            for page in &pages {
+                let pairs: Vec<(&[u8], &[u8])> = page
+                    .iter()
+                    .map(|e| (e.bytes.as_slice(), e.signature.as_slice()))
+                    .collect();
+                let bad = custos_core::event::find_bad_signatures(&vk, &pairs);
+                ensure!(bad.is_empty(), "bad event signatures: {bad:?}");
+            }
+            Ok(())
+        },
+    )?;
+    timed(
+        "verifiers: checkpoint notes parsed, signatures in batches of 1,024",
+        &mut || batch_verify_notes(&notes, &vk),
+    )?;
+    timed(
+        "verifiers + checker: leaf hashes, nodes, the root at every checkpoint size",
+        &mut || {
+            let mut tree = merkle::Frontier::new();
+            let mut cps = notes.iter().map(|(s, _)| *s).peekable();
+            for page in &pages {
+                for e in page {
+                    std::hint::black_box(tree.push(merkle::leaf_hash(&e.bytes)));
+                    while cps.next_if_eq(&tree.size()).is_some() {
+                        std::hint::black_box(tree.root());
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    drop(pages);
+    timed(
+        "custos::audit::audit, whole, in process (all threads)",
+        &mut || {
+            let progress = custos::progress::Progress::hidden();
+            let report =
+                runtime()?.block_on(custos::audit::audit(&vault, false, false, None, &progress))?;
+            ensure!(
+                report.findings.is_empty(),
+                "audit is not clean: {:?}",
+                report.findings
+            );
             Ok(())
         },
     )?;
@@ -774,7 +776,7 @@ fn audit_parts(dir: &Path) -> Result<()> {
         dir.display(),
         notes.len()
     );
-    println!("| audit phase (library, one run) | seconds |");
+    println!("| audit phase (library, one run, one thread unless said) | seconds |");
     println!("| --- | ---: |");
     for (label, d) in rows {
         println!("| {label} | {:.2} |", d.as_secs_f64());
@@ -782,23 +784,10 @@ fn audit_parts(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Tree nodes held in memory, as the audit already recomputes them (`audit.rs`'s `recomputed`).
-struct MemNodes(Vec<Vec<Sha256Hash>>);
-
-impl merkle::NodeSource for MemNodes {
-    type Error = String;
-    fn node(&self, level: u8, index: u64) -> Result<Sha256Hash, String> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.0.get(usize::from(level))?.get(i).copied())
-            .ok_or_else(|| format!("no node ({level}, {index})"))
-    }
-}
-
-/// Parse each note and batch-verify the log key's signatures, 256 at a time (the shape of the
-/// audit's event verification); the body is parsed too, as `open_checkpoint` does.
+/// Parse each note and batch-verify the log key's signatures, 1,024 at a time (as audit.rs
+/// does); the body is parsed too, as `open_checkpoint` does.
 fn batch_verify_notes(notes: &[(u64, String)], vk: &ed25519_dalek::VerifyingKey) -> Result<()> {
-    for chunk in notes.chunks(256) {
+    for chunk in notes.chunks(1024) {
         let mut texts = Vec::with_capacity(chunk.len());
         let mut sigs = Vec::with_capacity(chunk.len());
         for (size, note) in chunk {

@@ -3,7 +3,8 @@
 //!
 //! Appends go through the [`Sequencer`]: one thread that owns the write connection, takes the
 //! vault's sequencer lock file, and commits many concurrent appends in one transaction with one
-//! fsync and one checkpoint signature (group commit). A log never signs two inconsistent
+//! fsync and one checkpoint signature (group commit). A helper thread signs the batch's events
+//! meanwhile (an event's signature is not part of any hash), so signing uses the second core. A log never signs two inconsistent
 //! checkpoints because every append happens under that single exclusive lock, and the tree state
 //! is re-read from the database whenever another process has appended since.
 
@@ -204,7 +205,100 @@ pub struct LogTx<'a> {
     pub tx: &'a Transaction<'a>,
     id: &'a LogIdentity,
     state: &'a mut TreeState,
+    signer: &'a mut EventSigner,
     appended: Vec<Appended>,
+}
+
+/// A stand-in for an event's signature until the batch collects it from the [`EventSigner`];
+/// never committed (see `commit_batch`).
+const UNSIGNED: [u8; 64] = [0; 64];
+
+/// Signs the batch's events on a helper thread (the second core) while the sequencer goes on:
+/// the signature is not part of the leaf hash, the chains or the tree, so nothing in the batch
+/// waits for it. Each event row is inserted with [`UNSIGNED`] and gets its signature before
+/// the batch commits, in the same transaction: no row is ever committed unsigned.
+struct EventSigner {
+    requests: mpsc::Sender<(u64, Vec<u8>)>,
+    results: mpsc::Receiver<(u64, [u8; 64])>,
+    next_id: u64,
+    /// Requests sent whose result has not been received.
+    outstanding: u64,
+    /// `(seq, request id)` of the batch's events, in order; truncated when a job rolls back.
+    pending: Vec<(u64, u64)>,
+}
+
+impl EventSigner {
+    fn start(signer: Arc<NoteSigner>) -> Result<Self, LogError> {
+        let (requests, work) = mpsc::channel::<(u64, Vec<u8>)>();
+        let (done, results) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("custos-signer".into())
+            .spawn(move || {
+                for (id, bytes) in work {
+                    let sig = event::sign_event(signer.signing_key(), &bytes);
+                    if done.send((id, sig)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| LogError::Sign {
+                message: format!("cannot start the signing thread: {e}"),
+            })?;
+        Ok(EventSigner {
+            requests,
+            results,
+            next_id: 0,
+            outstanding: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    fn stopped() -> LogError {
+        LogError::Sign {
+            message: "the signing thread stopped".into(),
+        }
+    }
+
+    /// Start a batch: drop what a failed batch left (its late results included).
+    fn begin_batch(&mut self) -> Result<(), LogError> {
+        while self.outstanding > 0 {
+            self.results.recv().map_err(|_| Self::stopped())?;
+            self.outstanding -= 1;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Have the canonical bytes of event `seq` signed.
+    fn submit(&mut self, seq: u64, bytes: Vec<u8>) -> Result<(), LogError> {
+        let id = self.next_id;
+        self.requests
+            .send((id, bytes))
+            .map_err(|_| Self::stopped())?;
+        self.next_id += 1;
+        self.outstanding += 1;
+        self.pending.push((seq, id));
+        Ok(())
+    }
+
+    /// The signatures of the batch's events that were not rolled back, as `(seq, signature)`.
+    fn finish_batch(&mut self) -> Result<Vec<(u64, [u8; 64])>, LogError> {
+        let mut by_id = std::collections::HashMap::with_capacity(self.pending.len());
+        while self.outstanding > 0 {
+            let (id, sig) = self.results.recv().map_err(|_| Self::stopped())?;
+            self.outstanding -= 1;
+            by_id.insert(id, sig);
+        }
+        self.pending
+            .drain(..)
+            .map(|(seq, id)| {
+                by_id
+                    .get(&id)
+                    .map(|sig| (seq, *sig))
+                    .ok_or_else(Self::stopped)
+            })
+            .collect()
+    }
 }
 
 impl LogTx<'_> {
@@ -214,8 +308,12 @@ impl LogTx<'_> {
         let item_prev = match &draft.item {
             Some(item) => self
                 .tx
+                // `+?1`, not `?1`: with a bare parameter compared to the column of the partial
+                // index `events_by_item`, SQLite's plan depends on the bound value and it
+                // re-prepares the statement at every call (docs/PERFORMANCE.md, "Custody log").
+                // The unary `+` keeps the same index without that.
                 .prepare_cached(
-                    "SELECT hash FROM events WHERE item_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    "SELECT hash FROM events WHERE item_id = +?1 ORDER BY seq DESC LIMIT 1",
                 )
                 .and_then(|mut st| {
                     st.query_row([&item.id], |r| r.get::<_, Vec<u8>>(0))
@@ -260,7 +358,7 @@ impl LogTx<'_> {
                 message: e.to_string(),
             })?;
         let hash = merkle::leaf_hash(&bytes);
-        let sig = event::sign_event(self.id.signer.signing_key(), &bytes);
+        self.signer.submit(seq, bytes.clone())?;
         self.tx
             .prepare_cached(
                 "INSERT INTO events (seq, bytes, signature, hash, item_id, case_name, action)
@@ -270,7 +368,7 @@ impl LogTx<'_> {
                 st.execute(params![
                     seq as i64,
                     bytes,
-                    &sig[..],
+                    &UNSIGNED[..],
                     &hash.0[..],
                     ev.item.as_ref().map(|i| i.id.as_str()),
                     ev.case.as_deref(),
@@ -344,6 +442,7 @@ impl Sequencer {
         let conn = db::open(db_path, false)?;
         let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(4 * MAX_BATCH);
         let lock_path = lock_path.to_owned();
+        let signer = EventSigner::start(id.signer.clone())?;
         let lock_file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -355,7 +454,7 @@ impl Sequencer {
             })?;
         std::thread::Builder::new()
             .name("custos-sequencer".into())
-            .spawn(move || run_sequencer(conn, lock_file, lock_path, id, rx))
+            .spawn(move || run_sequencer(conn, lock_file, lock_path, id, signer, rx))
             .map_err(|e| LogError::Lock {
                 path: PathBuf::new(),
                 message: e.to_string(),
@@ -396,6 +495,7 @@ fn run_sequencer(
     lock_file: std::fs::File,
     lock_path: PathBuf,
     id: LogIdentity,
+    mut signer: EventSigner,
     rx: mpsc::Receiver<Box<dyn Job>>,
 ) {
     let mut cached: Option<(u64, TreeState)> = None;
@@ -408,7 +508,7 @@ fn run_sequencer(
             }
         }
         let outcome = lock(&lock_file, &lock_path).and_then(|()| {
-            let r = commit_batch(&mut conn, &id, &mut cached, &mut jobs);
+            let r = commit_batch(&mut conn, &id, &mut signer, &mut cached, &mut jobs);
             let _ = lock_file.unlock();
             r
         });
@@ -462,9 +562,11 @@ fn lock(file: &std::fs::File, path: &Path) -> Result<(), LogError> {
 fn commit_batch(
     conn: &mut Connection,
     id: &LogIdentity,
+    signer: &mut EventSigner,
     cached: &mut Option<(u64, TreeState)>,
     jobs: &mut [Box<dyn Job>],
 ) -> Result<Vec<Vec<Receipt>>, LogError> {
+    signer.begin_batch()?;
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .doing("starting an append")?;
@@ -478,28 +580,47 @@ fn commit_batch(
         _ => load_state(&tx)?,
     };
     let mut per_job: Vec<Vec<Appended>> = Vec::with_capacity(jobs.len());
-    for (i, job) in jobs.iter_mut().enumerate() {
-        let sp = format!("job{i}");
-        tx.execute_batch(&format!("SAVEPOINT {sp}"))
-            .doing("starting a savepoint")?;
+    // One savepoint per job, released before the next, so one name serves them all and the
+    // statements are prepared once (not parsed again for every job).
+    let savepoint = |sql: &str, doing: &'static str| {
+        tx.prepare_cached(sql)
+            .and_then(|mut st| st.execute([]))
+            .doing(doing)
+    };
+    for job in jobs.iter_mut() {
+        savepoint("SAVEPOINT custos_job", "starting a savepoint")?;
         let before = state.clone();
+        let signing = signer.pending.len();
         let mut ltx = LogTx {
             tx: &tx,
             id,
             state: &mut state,
+            signer,
             appended: Vec::new(),
         };
         let ok = job.run(&mut ltx);
         let appended = std::mem::take(&mut ltx.appended);
         if ok {
-            tx.execute_batch(&format!("RELEASE {sp}"))
-                .doing("releasing a savepoint")?;
+            savepoint("RELEASE custos_job", "releasing a savepoint")?;
             per_job.push(appended);
         } else {
-            tx.execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp}"))
-                .doing("rolling back a job")?;
+            savepoint("ROLLBACK TO custos_job", "rolling back a job")?;
+            savepoint("RELEASE custos_job", "rolling back a job")?;
             state = before;
+            signer.pending.truncate(signing);
             per_job.push(Vec::new());
+        }
+    }
+    // Every surviving event gets its signature before anything is committed.
+    for (seq, sig) in signer.finish_batch()? {
+        let updated = tx
+            .prepare_cached("UPDATE events SET signature = ?1 WHERE seq = ?2")
+            .and_then(|mut st| st.execute(params![&sig[..], seq as i64]))
+            .doing("storing an event signature")?;
+        if updated != 1 {
+            return Err(LogError::Damaged {
+                message: format!("event {seq} vanished before its signature was stored"),
+            });
         }
     }
     let new_size = state.frontier.size();
@@ -608,6 +729,32 @@ pub fn read_events_range(
     )
     .and_then(|mut s| {
         s.query_map(params![from as i64, to as i64], |r| {
+            Ok(StoredEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                bytes: r.get(1)?,
+                signature: r.get(2)?,
+                hash: r.get(3)?,
+            })
+        })?
+        .collect()
+    })
+    .doing("reading events")
+}
+
+/// At most `limit` events with `seq >= from`, in order: one page of a read of the whole log
+/// that neither skips nor repeats a row where indices are missing.
+pub fn read_events_page(
+    conn: &Connection,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<StoredEvent>, DbError> {
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT seq, bytes, signature, hash FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![from, limit], |r| {
             Ok(StoredEvent {
                 seq: r.get::<_, i64>(0)? as u64,
                 bytes: r.get(1)?,

@@ -3,14 +3,16 @@
 //! The pipeline (docs/ARCHITECTURE.md, "Life of an ingest") keeps both cores busy and memory
 //! constant: a reader thread reads 1 MiB blocks and hands each block (shared, not copied) to one
 //! thread per digest (SHA-256 always; SHA-1 and MD5 on request) and to a sealer thread, which
-//! encrypts it and passes the sealed bytes to the async multipart upload. Channels are bounded,
-//! so at most a few blocks are in flight whatever the file size.
+//! encrypts it and passes the sealed bytes to the upload. Channels are bounded, so at most a few
+//! blocks are in flight whatever the file size, and the blocks come from buffer pools
+//! (`store::BufferPool`): the same few megabytes are reused for the whole file instead of
+//! faulting in fresh pages for every block.
 
 use crate::custody::{EventDraft, LogError, LogTx, Receipt};
 use crate::db::{self, DbError, SqlContext};
 use crate::ids::{CaseName, ItemId};
 use crate::progress::Progress;
-use crate::store::{ObjectSealer, StoreError};
+use crate::store::{BufferPool, ObjectSealer, StoreError, sealed_capacity};
 use crate::vault::Vault;
 use bytes::Bytes;
 use custos_core::Sha256Hash;
@@ -25,6 +27,8 @@ use std::sync::mpsc::{Receiver, sync_channel};
 
 /// Plaintext block size of the pipeline (a multiple of the segment size).
 pub const BLOCK: usize = 16 * SEGMENT_SIZE as usize;
+/// Free buffers each pool of the pipeline keeps: about what its bounded channels hold.
+const POOL_KEEP: usize = 8;
 
 /// Hashes the examiner expects (from the imaging tool's acquisition log).
 #[derive(Debug, Clone, Default)]
@@ -496,6 +500,8 @@ async fn stream_into_store<R: Read + Send + 'static>(
     };
 
     let mut sealer = ObjectSealer::new(dek, object).map_err(|e| pipeline(e.to_string()))?;
+    let plain_pool = BufferPool::new(BLOCK, POOL_KEEP);
+    let sealed_pool = BufferPool::new(sealed_capacity(BLOCK), POOL_KEEP);
     let mut upload = vault.store.begin_upload(object).await?;
     let (up_tx, mut up_rx) = tokio::sync::mpsc::channel::<Bytes>(2);
     let (seal_tx, seal_rx) = sync_channel::<(Bytes, bool)>(2);
@@ -517,15 +523,23 @@ async fn stream_into_store<R: Read + Send + 'static>(
     };
     let seal = std::thread::spawn(move || -> Result<(), String> {
         for (block, last) in seal_rx {
-            let sealed = sealer.seal(&block, last).map_err(|e| e.to_string())?;
-            if up_tx.blocking_send(sealed).is_err() {
+            let mut out = sealed_pool.take();
+            let buf = out.vec_mut();
+            buf.clear();
+            sealer
+                .seal_into(&block, last, buf)
+                .map_err(|e| e.to_string())?;
+            let len = buf.len();
+            drop(block);
+            if up_tx.blocking_send(out.freeze(0..len)).is_err() {
                 return Err("upload stopped".into());
             }
         }
         Ok(())
     });
     let counter = progress.counter();
-    let reader = std::thread::spawn(move || read_blocks(file, digest_txs, seal_tx, counter));
+    let reader =
+        std::thread::spawn(move || read_blocks(file, &plain_pool, digest_txs, seal_tx, counter));
 
     let mut upload_err = None;
     while let Some(b) = up_rx.recv().await {
@@ -600,14 +614,15 @@ fn hash_blocks<D: Digest>(rx: Receiver<Bytes>) -> (Vec<u8>, u64) {
 /// Read the file in full blocks, with one block of look-ahead so the last block is flagged.
 fn read_blocks<R: Read>(
     mut file: R,
+    pool: &BufferPool,
     digests: Vec<std::sync::mpsc::SyncSender<Bytes>>,
     seal: std::sync::mpsc::SyncSender<(Bytes, bool)>,
     counter: indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    let mut pending = read_full(&mut file)?;
+    let mut pending = read_full(&mut file, pool)?;
     loop {
         let next = if pending.len() == BLOCK {
-            read_full(&mut file)?
+            read_full(&mut file, pool)?
         } else {
             Bytes::new()
         };
@@ -626,9 +641,21 @@ fn read_blocks<R: Read>(
     }
 }
 
-/// Read up to BLOCK bytes, looping over short reads (without zero-filling the buffer first).
-fn read_full<R: Read>(file: &mut R) -> std::io::Result<Bytes> {
-    let mut buf = Vec::with_capacity(BLOCK);
-    file.by_ref().take(BLOCK as u64).read_to_end(&mut buf)?;
-    Ok(Bytes::from(buf))
+/// Read up to BLOCK bytes into a pooled buffer, looping over short reads.
+fn read_full<R: Read>(file: &mut R, pool: &BufferPool) -> std::io::Result<Bytes> {
+    let mut block = pool.take();
+    let buf = block.vec_mut();
+    // Zero-fills only a new buffer; a reused one is overwritten in place.
+    buf.resize(BLOCK, 0);
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            // `min`: a reader that claims more than it was given cannot push us past the end.
+            Ok(n) => filled = (filled + n.min(rest.len())).min(BLOCK),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(block.freeze(0..filled))
 }

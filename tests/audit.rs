@@ -128,6 +128,41 @@ fn a_changed_checkpoint_is_named() {
 }
 
 #[test]
+fn a_validly_signed_checkpoint_with_a_wrong_root_is_named_by_its_size() {
+    let (v, _) = populated();
+    let sizes: Vec<i64> = v
+        .db()
+        .prepare("SELECT size FROM checkpoints ORDER BY size")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(sizes.len() >= 5, "several checkpoints: {sizes:?}");
+    // Signed with the log key itself (what a key holder rewriting history would do), so only
+    // the comparison with the root recomputed from the events can catch it.
+    let vault = custos::vault::Vault::open(&v.dir).unwrap();
+    let forged = custos_core::checkpoint::Checkpoint {
+        origin: vault.config.vault.origin.clone(),
+        size: 3,
+        root: custos_core::Sha256Hash::digest(b"another history"),
+        extensions: Vec::new(),
+    }
+    .sign(&vault.keys.log)
+    .unwrap()
+    .to_string();
+    drop(vault);
+    v.db()
+        .execute("UPDATE checkpoints SET note = ?1 WHERE size = 3", [forged])
+        .unwrap();
+    let f = findings(&v, &[]);
+    assert_eq!(
+        f,
+        vec![serde_json::json!({"kind": "checkpoint-root-mismatch", "size": 3})]
+    );
+}
+
+#[test]
 fn a_deleted_event_is_named() {
     let (v, _) = populated();
     let db = v.db();

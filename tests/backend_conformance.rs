@@ -3,8 +3,9 @@
 //!
 //! Each test listed in `backend_tests!` runs as `<name>::local` and `<name>::s3`. Where the
 //! backends differ, the test asserts each backend's actual behaviour and says so, so the vault
-//! code knows what to expect. Today they differ only in deleting a missing object (see
-//! `delete_makes_object_not_found`).
+//! code knows what to expect. Today they differ in deleting a missing object (see
+//! `delete_makes_object_not_found`) and in names ending `#<digits>` (see
+//! `staging_names_are_not_objects_on_disk`).
 
 mod support;
 
@@ -365,6 +366,38 @@ async fn missing_object_is_not_found(backend: TestBackend) {
     );
 }
 
+/// On disk, a file named `<name>#<digits>` is a staging file, not an object: listing skips
+/// it and `head`/`get` of `<name>` do not see it. The vault's own local upload writes its
+/// staging file under that name, so an unfinished upload stays invisible exactly as one made
+/// through `put_multipart` does. On S3 such a name is an ordinary key (there, unfinished
+/// multipart uploads are what stays invisible).
+async fn staging_names_are_not_objects_on_disk(backend: TestBackend) {
+    let store = backend.store.as_ref();
+    put_bytes(store, &Path::from("objects/done"), b"published").await;
+    match backend.local_dir() {
+        Some(dir) => {
+            std::fs::write(dir.join("objects/pending#1"), b"staged").expect("write staging file");
+            std::fs::write(dir.join("objects/done#2"), b"staged").expect("write staging file");
+            assert_eq!(list_paths(store, None).await, ["objects/done"]);
+            assert_not_found(
+                store.head(&Path::from("objects/pending")).await,
+                "head of a staged-only name",
+            );
+            assert_eq!(
+                get_bytes(store, &Path::from("objects/done")).await,
+                b"published"
+            );
+        }
+        None => {
+            let staged = Path::from("objects/pending#1");
+            put_bytes(store, &staged, b"staged").await;
+            // Listed like any other key (object_store spells `#` as `%23` in paths).
+            assert_eq!(list_paths(store, None).await.len(), 2);
+            assert_eq!(get_bytes(store, &staged).await, b"staged");
+        }
+    }
+}
+
 backend_tests!(
     multipart_upload_round_trips,
     get_range_reads_exact_bytes,
@@ -374,6 +407,7 @@ backend_tests!(
     aborted_multipart_upload_leaves_nothing,
     create_mode_refuses_existing_object,
     missing_object_is_not_found,
+    staging_names_are_not_objects_on_disk,
 );
 
 /// Client settings that make an unreachable or silent S3 endpoint fail within seconds: connect

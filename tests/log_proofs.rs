@@ -185,3 +185,58 @@ async fn log_into_a_closed_pipe_exits_quietly() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Events are signed on a helper thread and their rows get the signature before the batch
+/// commits. Jobs that append and then fail are rolled back in the same batches as jobs that
+/// succeed (reusing their indices): every committed event carries the signature of its own
+/// bytes, and the full audit is clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolled_back_jobs_leave_every_committed_event_signed_over_its_own_bytes() {
+    use custos::custody::{LogError, LogTx};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    Vault::init(&dir, &InitOptions::default()).unwrap();
+    let vault = Vault::open(&dir).unwrap();
+    let tasks: Vec<_> = (0..300u64)
+        .map(|i| {
+            let s = vault.sequencer.clone();
+            tokio::spawn(async move {
+                s.submit(move |tx: &mut LogTx<'_>| {
+                    tx.append(draft(i))?;
+                    if i % 3 == 0 {
+                        tx.append(draft(i + 1000))?;
+                        return Err(LogError::Stopped);
+                    }
+                    Ok(())
+                })
+                .await
+                .is_ok()
+            })
+        })
+        .collect();
+    let mut committed = 0u64;
+    for t in tasks {
+        committed += u64::from(t.await.unwrap());
+    }
+    assert_eq!(committed, 200);
+    let conn = vault.connect().unwrap();
+    let events = custos::custody::read_events(&conn, None).unwrap();
+    let key = vault.keys.log.verifier();
+    assert_eq!(events.len() as u64, committed);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64);
+        custos_core::event::verify_event(key.verifying_key(), &e.bytes, &e.signature)
+            .unwrap_or_else(|err| panic!("event {}: {err}", e.seq));
+    }
+    let report = custos::audit::audit(
+        &vault,
+        false,
+        false,
+        None,
+        &custos::progress::Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.findings, vec![]);
+    assert_eq!(report.events, committed);
+}

@@ -2,10 +2,11 @@
 //! (docs/FORMATS.md §2, "Segments").
 //!
 //! Hot path: plaintext is copied once into the output buffer and encrypted there
-//! (`seal_in_place_separate_tag`); opening decrypts in the caller's buffer the same way. Neither
-//! allocates per segment.
+//! (`seal_in_place_separate_tag`); opening decrypts in the caller's buffer the same way, or
+//! (`Opener::open_block_in_place`) where the stored bytes already lie. None allocates per segment.
 
 use std::fmt;
+use std::ops::Range;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, Tag};
 
@@ -442,6 +443,114 @@ impl Opener {
         out.drain(start..from);
         out.truncate(start + len);
         Ok(())
+    }
+
+    /// Opens consecutive stored segments starting at `first_index`, held in `buf`, in place:
+    /// on success the plaintext occupies `buf[..n]` and `n` is returned.
+    ///
+    /// Each segment's ciphertext is decrypted straight to its plaintext position (AES-GCM with
+    /// the input offset from the output, as `ring`'s `open_in_place_separate_tag` allows), so
+    /// the tags are squeezed out without a second pass or a second buffer: the read path of a
+    /// local object fills one reused buffer and decrypts it where it lies.
+    ///
+    /// Errors as [`Opener::open_block`]. On error all of `buf` is zeroed: no unauthenticated
+    /// plaintext, nor the plaintext of segments already opened, is left for the caller.
+    pub fn open_block_in_place(
+        &self,
+        first_index: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, SealError> {
+        let result = self.open_in_place_inner(first_index, buf);
+        if result.is_err() {
+            buf.fill(0);
+        }
+        result
+    }
+
+    /// Opens the stored bytes `plan.ciphertext_range()` of this object, held in `buf`, in place
+    /// and returns the range of `buf` that holds exactly the planned plaintext.
+    ///
+    /// Errors as [`Opener::open_range`]; on error all of `buf` is zeroed.
+    pub fn open_range_in_place(
+        &self,
+        plan: &RangePlan,
+        buf: &mut [u8],
+    ) -> Result<Range<usize>, SealError> {
+        let range = plan.ciphertext_range();
+        let found_ciphertext = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        let mismatch = SealError::RangePlanMismatch {
+            plan_len: plan.plaintext_len(),
+            opener_len: self.plaintext_len,
+            plan_ciphertext: range.end - range.start,
+            found_ciphertext,
+        };
+        if plan.plaintext_len() != self.plaintext_len
+            || plan.segment_size() != self.header.segment_size
+            || range.end - range.start != found_ciphertext
+        {
+            return Err(mismatch);
+        }
+        let opened = self.open_block_in_place(plan.first_segment(), buf)?;
+        // Keep [skip, skip + output_len) of what was decrypted.
+        let keep = usize::try_from(plan.skip())
+            .ok()
+            .and_then(|skip| {
+                Some(skip..skip.checked_add(usize::try_from(plan.output_len()).ok()?)?)
+            })
+            .filter(|keep| keep.end <= opened);
+        keep.ok_or_else(|| {
+            buf.fill(0);
+            mismatch
+        })
+    }
+
+    fn open_in_place_inner(&self, first_index: u64, buf: &mut [u8]) -> Result<usize, SealError> {
+        let mut index = first_index;
+        // Stored segments are read from `read` on; plaintext so far is `buf[..written]`.
+        // `written <= read` always: a plaintext segment is shorter than its stored form.
+        let (mut read, mut written) = (0usize, 0usize);
+        while read < buf.len() {
+            let expected = self.stored_segment_len(index)?;
+            let found = u64::try_from(buf.len() - read).unwrap_or(u64::MAX);
+            let wrong_length = SealError::WrongSegmentLength {
+                index,
+                expected,
+                found,
+            };
+            let end = usize::try_from(expected)
+                .ok()
+                .and_then(|len| read.checked_add(len))
+                .filter(|&end| end <= buf.len())
+                .ok_or(wrong_length.clone())?;
+            // A stored segment is at least one tag long (stored_segment_len = plaintext + tag).
+            let ciphertext_end = end.checked_sub(TAG_LEN).ok_or(wrong_length)?;
+            let failed = SealError::SegmentAuthFailed { index };
+            let tag: [u8; TAG_LEN] = buf
+                .get(ciphertext_end..end)
+                .and_then(|t| t.try_into().ok())
+                .ok_or(failed.clone())?;
+            let last = index.checked_add(1) == Some(self.segments);
+            // in_out = [written, ciphertext_end); the ciphertext starts `read - written` in.
+            let in_out = buf.get_mut(written..ciphertext_end).ok_or(failed.clone())?;
+            self.key
+                .open_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(segment_nonce(index, last)),
+                    Aad::from(&self.aad),
+                    Tag::from(tag),
+                    in_out,
+                    (read - written)..,
+                )
+                .map_err(|_| failed)?;
+            written += ciphertext_end - read;
+            read = end;
+            index = index
+                .checked_add(1)
+                .ok_or(SealError::SegmentIndexOutOfRange {
+                    index,
+                    count: self.segments,
+                })?;
+        }
+        Ok(written)
     }
 
     /// Decrypts a stored segment of the right length in place at the end of `out`.

@@ -325,6 +325,124 @@ fn range_plan_from_another_object_rejected() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Opening in place (the local read path decrypts where the stored bytes were read).
+
+#[test]
+fn in_place_open_equals_copying_open() {
+    for (seed, len) in [0, 1, S - 1, S, S + 1, 3 * S, 3 * S + 7]
+        .into_iter()
+        .enumerate()
+    {
+        let sealed = Sealed::new(len, 100 + seed as u64);
+        let opener = Opener::new(&sealed.dek(), &sealed.header, len as u64).expect("opener");
+        let mut buf = sealed.object[HEADER_LEN..].to_vec();
+        let n = opener
+            .open_block_in_place(0, &mut buf)
+            .expect("open in place");
+        assert_eq!(
+            Plain(buf[..n].to_vec()),
+            sealed.plain().expect("plain"),
+            "len {len}"
+        );
+    }
+}
+
+#[test]
+fn in_place_open_of_later_segments() {
+    let sealed = Sealed::new(4 * S + 9, 21);
+    let opener =
+        Opener::new(&sealed.dek(), &sealed.header, sealed.plaintext.len() as u64).expect("opener");
+    // Segments 2..=4 (the last is short).
+    let mut buf = sealed.object[HEADER_LEN + 2 * FULL..].to_vec();
+    let n = opener.open_block_in_place(2, &mut buf).expect("open");
+    assert_eq!(&buf[..n], &sealed.plaintext[2 * S..]);
+    // The same bytes opened as if they were segments 1..=3 fail on the first one.
+    let mut buf = sealed.object[HEADER_LEN + 2 * FULL..].to_vec();
+    assert_eq!(
+        opener.open_block_in_place(1, &mut buf),
+        Err(SealError::SegmentAuthFailed { index: 1 })
+    );
+}
+
+#[test]
+fn in_place_open_failure_zeroes_the_buffer() {
+    let sealed = Sealed::new(3 * S + 5, 31);
+    let opener =
+        Opener::new(&sealed.dek(), &sealed.header, sealed.plaintext.len() as u64).expect("opener");
+    // A flipped byte in the third segment: the first two authenticate, yet nothing is left.
+    let mut buf = sealed.object[HEADER_LEN..].to_vec();
+    buf[2 * FULL + 17] ^= 0x80;
+    assert_eq!(
+        opener.open_block_in_place(0, &mut buf),
+        Err(SealError::SegmentAuthFailed { index: 2 })
+    );
+    assert!(buf.iter().all(|&b| b == 0), "opened plaintext left behind");
+    // Stored bytes that end inside a segment.
+    let mut buf = sealed.object[HEADER_LEN..HEADER_LEN + FULL + 100].to_vec();
+    assert_eq!(
+        opener.open_block_in_place(0, &mut buf),
+        Err(SealError::WrongSegmentLength {
+            index: 1,
+            expected: FULL as u64,
+            found: 100
+        })
+    );
+    assert!(buf.iter().all(|&b| b == 0));
+    // Past the last segment.
+    let mut buf = vec![1u8; FULL];
+    assert_eq!(
+        opener.open_block_in_place(4, &mut buf),
+        Err(SealError::SegmentIndexOutOfRange { index: 4, count: 4 })
+    );
+    assert!(buf.iter().all(|&b| b == 0));
+}
+
+#[test]
+fn in_place_range_with_a_plan_for_another_object_rejected() {
+    let sealed = Sealed::new(2 * S, 41);
+    let opener = Opener::new(&sealed.dek(), &sealed.header, 2 * S as u64).expect("opener");
+    let other = Opener::new(&sealed.dek(), &sealed.header, 3 * S as u64).expect("opener");
+    let plan = other.plan_range(S as u64, 2 * S as u64).expect("plan");
+    let mut buf = sealed.segment(1).to_vec();
+    assert!(matches!(
+        opener.open_range_in_place(&plan, &mut buf),
+        Err(SealError::RangePlanMismatch { plan_len, opener_len, .. })
+            if plan_len == 3 * S as u64 && opener_len == 2 * S as u64
+    ));
+    let plan = opener.plan_range(0, 10).expect("plan");
+    let mut short = sealed.segment(0)[..100].to_vec();
+    assert!(matches!(
+        opener.open_range_in_place(&plan, &mut short),
+        Err(SealError::RangePlanMismatch {
+            found_ciphertext: 100,
+            ..
+        })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn in_place_range_reads_equal_the_plaintext_slice(
+        len in 0usize..(4 * S + 10),
+        a in any::<usize>(),
+        b in any::<usize>(),
+        seed in any::<u64>(),
+    ) {
+        let sealed = Sealed::new(len, seed);
+        let (x, y) = (a % (len + 1), b % (len + 1));
+        let (start, end) = (x.min(y), x.max(y));
+        let opener = Opener::new(&sealed.dek(), &sealed.header, len as u64).expect("opener");
+        let plan = opener.plan_range(start as u64, end as u64).expect("plan");
+        let range = plan.ciphertext_range();
+        let mut buf = sealed.object[range.start as usize..range.end as usize].to_vec();
+        let keep = opener.open_range_in_place(&plan, &mut buf).expect("open range in place");
+        prop_assert_eq!(&buf[keep], &sealed.plaintext[start..end]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tampering: every byte flipped is detected, with the error naming what was hit.
 
 #[test]
