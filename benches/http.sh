@@ -39,12 +39,36 @@ upload() { # FILE CASE
         "$URL/v1/cases/$2/items?file_name=f"
 }
 
-# 1. Upload vs local ingest (each into its own case so nothing deduplicates).
+# 1. Upload vs local ingest (each into its own case so nothing deduplicates), in alternating
+#    pairs. Before each timed run, 2 GiB are written and deleted: on this VM a page-cache write
+#    into guest memory the host has reclaimed (virtio-balloon free page reporting) costs up to
+#    2 s per GiB of system time, against 0.2 s into pages just freed (measured: `dd` of 1 GiB
+#    took 0.20 to 2.69 s back to back), so without it a run's time depends on which pages it
+#    happens to get rather than on the code.
+warm() { dd if=/dev/zero of="$DISK/warm" bs=8M count=256 status=none; rm -f "$DISK/warm"; sync; }
 "$BIN" --dir "$DISK/local" init >/dev/null
-local_t=$(for ((i = 0; i < RUNS; i++)); do sync; secs "$BIN" --dir "$DISK/local" ingest "$DISK/f1g" --case "l$i"; done | median)
-http_t=$(for ((i = 0; i < RUNS; i++)); do
-    api POST /v1/cases "$TOK" "{\"name\":\"h$i\"}" >/dev/null; sync; secs upload "$DISK/f1g" "h$i"
-done | median)
+local_runs=(); http_runs=()
+# CPU seconds (user + system): the local ingest process; the server and curl during uploads.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_local=0; cpu_server=0; cpu_client=0; HZ=$(getconf CLK_TCK)
+for ((i = 0; i < RUNS; i++)); do
+    warm
+    local_runs+=("$(secs /usr/bin/time -a -o "$DISK/cpu-local" -f '%U %S' "$BIN" --dir "$DISK/local" ingest "$DISK/f1g" --case "l$i")")
+    api POST /v1/cases "$TOK" "{\"name\":\"h$i\"}" >/dev/null
+    warm
+    t0=$(ticks "$PID")
+    http_runs+=("$(secs /usr/bin/time -a -o "$DISK/cpu-client" -f '%U %S' curl -sS -f -X POST -T "$DISK/f1g" \
+        -H "Authorization: Bearer $TOK" -H 'content-type: application/octet-stream' "$URL/v1/cases/h$i/items?file_name=f")")
+    cpu_server=$((cpu_server + $(ticks "$PID") - t0))
+done
+cpu_local=$(awk -v n="$RUNS" '{s += $1 + $2} END {printf "%.2f", s / n}' "$DISK/cpu-local")
+cpu_client=$(awk -v n="$RUNS" '{s += $1 + $2} END {printf "%.2f", s / n}' "$DISK/cpu-client")
+cpu_server=$(echo "scale=2; $cpu_server / $HZ / $RUNS" | bc -l)
+local_t=$(printf '%s\n' "${local_runs[@]}" | median)
+http_t=$(printf '%s\n' "${http_runs[@]}" | median)
+echo "local ingest runs: ${local_runs[*]}"
+echo "HTTP upload runs:  ${http_runs[*]}"
+echo "CPU seconds per 1 GiB (mean): local ingest $cpu_local; upload: server $cpu_server + curl $cpu_client"
 rm -rf "$DISK/local"
 
 # 2. 64 clients downloading a 64 KiB item, each request with a purpose (a durable event).

@@ -6,6 +6,7 @@
 //! ([`routes::api`]), so the served `/openapi.json` cannot drift from the router.
 
 pub mod auth;
+pub mod body;
 pub mod content;
 pub mod metrics;
 pub mod pool;

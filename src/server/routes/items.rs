@@ -16,7 +16,6 @@ use custos_core::Sha256Hash;
 use custos_core::event::{Action, ItemRef};
 use custos_core::jcs::Value;
 use custos_seal::ObjectId;
-use futures::TryStreamExt;
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -343,14 +342,7 @@ pub async fn upload(
         tool: opt_text(q.tool, "tool", 400)?,
         method: opt_text(q.method, "method", 400)?,
     };
-    let stream = body
-        .into_data_stream()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, e));
-    let reader = ExactLength {
-        inner: tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream)),
-        declared: len,
-        seen: 0,
-    };
+    let reader = crate::server::body::BodyReader::spawn(body, len);
     // A spawned task, so a client hanging up (or shutdown) cannot cancel the ingest half-way:
     // the read fails, the ingest discards its object and records the failure.
     let st2 = st.clone();
@@ -408,27 +400,6 @@ pub async fn upload(
                 "the vault could not store the upload",
             ))
         }
-    }
-}
-
-/// A reader that fails unless exactly `declared` bytes arrive.
-struct ExactLength<R> {
-    inner: R,
-    declared: u64,
-    seen: u64,
-}
-
-impl<R: std::io::Read> std::io::Read for ExactLength<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.seen += n as u64;
-        if n == 0 && self.seen != self.declared && !buf.is_empty() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("received {} of {} declared bytes", self.seen, self.declared),
-            ));
-        }
-        Ok(n)
     }
 }
 
