@@ -471,13 +471,24 @@ impl Sequencer {
         E: From<LogError> + Send + 'static,
     {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tx
-            .send(Box::new(TypedJob {
-                f: Some(f),
-                out: None,
-                reply,
-            }))
-            .map_err(|_| E::from(LogError::Stopped))?;
+        let job: Box<dyn Job> = Box::new(TypedJob {
+            f: Some(f),
+            out: None,
+            reply,
+        });
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(E::from(LogError::Stopped)),
+            // The queue is full (back-pressure): wait for room off the async worker threads.
+            Err(mpsc::TrySendError::Full(job)) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || tx.send(job).is_ok())
+                    .await
+                    .ok()
+                    .filter(|&sent| sent)
+                    .ok_or_else(|| E::from(LogError::Stopped))?;
+            }
+        }
         rx.await.map_err(|_| E::from(LogError::Stopped))?
     }
 

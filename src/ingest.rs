@@ -178,6 +178,7 @@ pub async fn ingest_reader<R: Read + Send + 'static>(
 ) -> Result<IngestOutcome, IngestError> {
     let _ingest_lock = vault
         .shared_ingest_lock()
+        .await
         .map_err(|e| IngestError::Pipeline {
             path: req.path.clone(),
             message: e.to_string(),

@@ -206,17 +206,23 @@ impl Vault {
     }
 
     /// Held (shared) by every running ingest, so `audit --repair` never removes the staging
-    /// object of an ingest in progress. Blocks while a repair runs.
-    pub fn shared_ingest_lock(&self) -> Result<std::fs::File, VaultError> {
-        let f = self.open_lock_file().map_err(|source| VaultError::Create {
+    /// object of an ingest in progress. While a repair or `keys rotate` holds it exclusively,
+    /// the wait happens on a blocking thread, not on an async worker.
+    pub async fn shared_ingest_lock(&self) -> Result<std::fs::File, VaultError> {
+        let err = |source| VaultError::Create {
             dir: self.dir.clone(),
             source,
-        })?;
-        f.lock_shared().map_err(|source| VaultError::Create {
-            dir: self.dir.clone(),
-            source,
-        })?;
-        Ok(f)
+        };
+        let f = self.open_lock_file().map_err(err)?;
+        match f.try_lock_shared() {
+            Ok(()) => return Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+        }
+        tokio::task::spawn_blocking(move || f.lock_shared().map(|()| f))
+            .await
+            .map_err(|_| err(std::io::Error::other("the lock task stopped")))?
+            .map_err(err)
     }
 
     /// Taken by `audit --repair`; fails at once while any ingest runs.

@@ -240,3 +240,38 @@ async fn rolled_back_jobs_leave_every_committed_event_signed_over_its_own_bytes(
     assert_eq!(report.findings, vec![]);
     assert_eq!(report.events, committed);
 }
+
+/// More concurrent appends than the sequencer's queue holds, while another holder of the
+/// sequencer lock keeps the first batch waiting: the queue fills, the rest wait for room off
+/// the async threads (on a single-threaded runtime, where blocking would stall everything), and
+/// every append is acknowledged once the lock is released, at contiguous indices.
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_sequencer_queue_applies_back_pressure_without_losing_appends() {
+    use custos::custody::MAX_BATCH;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    Vault::init(&dir, &InitOptions::default()).unwrap();
+    let vault = Vault::open(&dir).unwrap();
+    let blocker = std::fs::File::open(dir.join(custos::vault::LOCK_FILE)).unwrap();
+    blocker.lock().unwrap();
+    // The queue holds 4 * MAX_BATCH jobs; the first batch holds up to MAX_BATCH more.
+    let n = 6 * MAX_BATCH as u64;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let s = vault.sequencer.clone();
+            tokio::spawn(async move { s.append(draft(i)).await })
+        })
+        .collect();
+    // Let every task run until it is queued or waiting for room, then release the lock.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    blocker.unlock().unwrap();
+    let mut indices = Vec::new();
+    for t in tasks {
+        indices.push(t.await.unwrap().unwrap().index);
+    }
+    indices.sort_unstable();
+    assert_eq!(indices, (0..n).collect::<Vec<_>>());
+}

@@ -148,8 +148,22 @@ pub async fn serve(
     draft.details = Value::object(details);
     // Custody first: no byte is decrypted before this event is durable.
     let receipt: Receipt = st.vault.sequencer.append(draft).await?;
+    respond(st, &row, range, delivery, dek, &receipt)
+}
+
+/// Stream an item whose custody event (`receipt`) is already durable, with the headers every
+/// content read carries. Callers record first: [`serve`] appends the event itself; a counted
+/// disclosure download appends it in the transaction that counts the download.
+pub fn respond(
+    st: &Arc<AppState>,
+    row: &ItemRow,
+    range: Option<ByteRange>,
+    delivery: Delivery,
+    dek: custos_seal::DataKey,
+    receipt: &Receipt,
+) -> Result<Response, ApiError> {
     let (start, end_excl) = match range {
-        Some(r) => (r.start, r.end + 1),
+        Some(r) => (r.start, r.end.saturating_add(1)),
         None => (0, row.size),
     };
     let stream = st
@@ -168,7 +182,7 @@ pub async fn serve(
             std::io::Error::other("evidence read failed")
         })
     }));
-    let len = end_excl - start;
+    let len = end_excl.saturating_sub(start);
     st.metrics.downloaded(len);
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
@@ -193,7 +207,7 @@ pub async fn serve(
     h.insert("custody-event", HeaderValue::from(receipt.index));
     if range.is_some() {
         *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let cr = format!("bytes {start}-{}/{}", end_excl - 1, row.size);
+        let cr = format!("bytes {start}-{}/{}", end_excl.saturating_sub(1), row.size);
         if let Ok(v) = HeaderValue::from_str(&cr) {
             resp.headers_mut().insert(header::CONTENT_RANGE, v);
         }

@@ -23,22 +23,19 @@ use super::items::ItemView;
 use super::{Json, opt_text, text};
 use crate::access::{self, Permission};
 use crate::accounts::{self, Role, UserName};
-use crate::custody::{EventDraft, Receipt};
+use crate::custody::EventDraft;
 use crate::db::SqlContext;
 use crate::ids::ItemId;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::content::{self, ByteRange, Delivery};
 use crate::server::problem::{ApiError, ApiJson, Problem};
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use custos_core::Sha256Hash;
 use custos_core::event::{Action, Actor, ItemRef};
 use custos_core::jcs::Value;
-use futures::StreamExt;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -979,7 +976,7 @@ pub async fn download(
         })?,
         (Err(e), _) => return Err(refuse(&st, &caller, Some(case), Some(item_ref), e).await),
     };
-    Ok(stream(&st, &view, range, dek, &receipt))
+    content::respond(&st, &view.row(), range, Delivery::Download, dek, &receipt)
 }
 
 fn range_value(r: ByteRange) -> Value {
@@ -990,79 +987,6 @@ fn range_value(r: ByteRange) -> Value {
         ),
         ("end", Value::Int(i64::try_from(r.end).unwrap_or(i64::MAX))),
     ])
-}
-
-/// Streams an item after its `disclosure-fetch` event is durable, with the headers of
-/// [`content::serve`] for a download.
-// content::serve appends its own event; a counted download needs the count and the event in
-// one transaction, so it records first and streams here.
-fn stream(
-    st: &Arc<AppState>,
-    view: &ItemView,
-    range: Option<ByteRange>,
-    dek: custos_seal::DataKey,
-    receipt: &Receipt,
-) -> Response {
-    let row = view.row();
-    let (start, end_excl) = match range {
-        Some(r) => (r.start, r.end.saturating_add(1)),
-        None => (0, row.size),
-    };
-    let body = match st
-        .vault
-        .store
-        .read_plaintext(row.object, dek, row.size, start..end_excl)
-    {
-        Ok(s) => {
-            let item_id = row.id.to_string();
-            Body::from_stream(s.map(move |r| {
-                r.map_err(|e| {
-                    // The connection is cut: the client sees a short body, never bad bytes.
-                    tracing::error!(item = %item_id, error = %e, "evidence read failed mid-stream");
-                    std::io::Error::other("evidence read failed")
-                })
-            }))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read an object");
-            return ApiError::unavailable("the evidence store cannot be read").into_response();
-        }
-    };
-    let len = end_excl.saturating_sub(start);
-    st.metrics.downloaded(len);
-    let mut resp = Response::new(body);
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.bin\"", row.id)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert("custody-event", HeaderValue::from(receipt.index));
-    if range.is_some() {
-        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let cr = format!("bytes {start}-{}/{}", end_excl.saturating_sub(1), row.size);
-        if let Ok(v) = HeaderValue::from_str(&cr) {
-            resp.headers_mut().insert(header::CONTENT_RANGE, v);
-        }
-    } else {
-        let digest = format!(
-            "sha-256=:{}:",
-            base64::engine::general_purpose::STANDARD.encode(row.sha256.0)
-        );
-        if let Ok(v) = HeaderValue::from_str(&digest) {
-            resp.headers_mut().insert("repr-digest", v);
-        }
-    }
-    resp
 }
 
 /// Read a disclosed item in place (the recipient; view-only and download disclosures alike,
