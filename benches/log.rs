@@ -656,7 +656,7 @@ fn audit(dir: &Path, runs: usize, baseline: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// Times, one by one and on one thread, the work `audit.rs`'s log pass spreads over its
+/// Times, one by one and on one thread, the work `audit/log_pass.rs` spreads over its
 /// threads (a reader, two verifiers taking alternate chunks of 8,192 events, the checker, and
 /// the database check beside them), then the whole audit in process. The one-thread times
 /// add up to the CPU the pass needs: on two cores its wall time cannot be under half of it.
@@ -784,7 +784,7 @@ fn audit_parts(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Parse each note and batch-verify the log key's signatures, 1,024 at a time (as audit.rs
+/// Parse each note and batch-verify the log key's signatures, 1,024 at a time (as audit/log_pass.rs
 /// does); the body is parsed too, as `open_checkpoint` does.
 fn batch_verify_notes(notes: &[(u64, String)], vk: &ed25519_dalek::VerifyingKey) -> Result<()> {
     for chunk in notes.chunks(1024) {

@@ -739,15 +739,8 @@ pub fn read_events_range(
         "SELECT seq, bytes, signature, hash FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
     )
     .and_then(|mut s| {
-        s.query_map(params![from as i64, to as i64], |r| {
-            Ok(StoredEvent {
-                seq: r.get::<_, i64>(0)? as u64,
-                bytes: r.get(1)?,
-                signature: r.get(2)?,
-                hash: r.get(3)?,
-            })
-        })?
-        .collect()
+        s.query_map(params![from as i64, to as i64], stored_event)?
+            .collect()
     })
     .doing("reading events")
 }
@@ -764,16 +757,16 @@ pub fn read_events_page(
     conn.prepare_cached(
         "SELECT seq, bytes, signature, hash FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
     )
-    .and_then(|mut s| {
-        s.query_map(params![from, limit], |r| {
-            Ok(StoredEvent {
-                seq: r.get::<_, i64>(0)? as u64,
-                bytes: r.get(1)?,
-                signature: r.get(2)?,
-                hash: r.get(3)?,
-            })
-        })?
-        .collect()
-    })
+    .and_then(|mut s| s.query_map(params![from, limit], stored_event)?.collect())
     .doing("reading events")
+}
+
+/// A row of `SELECT seq, bytes, signature, hash FROM events`.
+fn stored_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        bytes: r.get(1)?,
+        signature: r.get(2)?,
+        hash: r.get(3)?,
+    })
 }

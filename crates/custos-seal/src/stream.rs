@@ -406,6 +406,30 @@ impl Opener {
         plan_range(self.plaintext_len, self.header.segment_size, start, end)
     }
 
+    /// The error for a range plan that does not fit this object or `found` stored bytes.
+    fn plan_mismatch(&self, plan: &RangePlan, found: usize) -> SealError {
+        let range = plan.ciphertext_range();
+        SealError::RangePlanMismatch {
+            plan_len: plan.plaintext_len(),
+            opener_len: self.plaintext_len,
+            plan_ciphertext: range.end - range.start,
+            found_ciphertext: u64::try_from(found).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Checks that `plan` was made for this object and that `found` stored bytes are exactly
+    /// its ciphertext range.
+    fn check_plan(&self, plan: &RangePlan, found: usize) -> Result<(), SealError> {
+        let range = plan.ciphertext_range();
+        if plan.plaintext_len() != self.plaintext_len
+            || plan.segment_size() != self.header.segment_size
+            || range.end - range.start != u64::try_from(found).unwrap_or(u64::MAX)
+        {
+            return Err(self.plan_mismatch(plan, found));
+        }
+        Ok(())
+    }
+
     /// Opens the stored bytes `plan.ciphertext_range()` of this object and appends exactly the
     /// planned plaintext range to `out`. On error `out` is left as it was.
     pub fn open_range(
@@ -414,20 +438,8 @@ impl Opener {
         stored: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), SealError> {
-        let range = plan.ciphertext_range();
-        let found_ciphertext = u64::try_from(stored.len()).unwrap_or(u64::MAX);
-        let mismatch = SealError::RangePlanMismatch {
-            plan_len: plan.plaintext_len(),
-            opener_len: self.plaintext_len,
-            plan_ciphertext: range.end - range.start,
-            found_ciphertext,
-        };
-        if plan.plaintext_len() != self.plaintext_len
-            || plan.segment_size() != self.header.segment_size
-            || range.end - range.start != found_ciphertext
-        {
-            return Err(mismatch);
-        }
+        self.check_plan(plan, stored.len())?;
+        let mismatch = self.plan_mismatch(plan, stored.len());
         let start = out.len();
         self.open_block(plan.first_segment(), stored, out)?;
         // Keep [skip, skip + output_len) of what was decrypted.
@@ -476,20 +488,8 @@ impl Opener {
         plan: &RangePlan,
         buf: &mut [u8],
     ) -> Result<Range<usize>, SealError> {
-        let range = plan.ciphertext_range();
-        let found_ciphertext = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        let mismatch = SealError::RangePlanMismatch {
-            plan_len: plan.plaintext_len(),
-            opener_len: self.plaintext_len,
-            plan_ciphertext: range.end - range.start,
-            found_ciphertext,
-        };
-        if plan.plaintext_len() != self.plaintext_len
-            || plan.segment_size() != self.header.segment_size
-            || range.end - range.start != found_ciphertext
-        {
-            return Err(mismatch);
-        }
+        self.check_plan(plan, buf.len())?;
+        let mismatch = self.plan_mismatch(plan, buf.len());
         let opened = self.open_block_in_place(plan.first_segment(), buf)?;
         // Keep [skip, skip + output_len) of what was decrypted.
         let keep = usize::try_from(plan.skip())
