@@ -209,27 +209,8 @@ pub enum TransferCommand {
     List(JsonArgs),
 }
 
-/// Who receives a disclosure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RecipientKind {
-    /// Defence counsel.
-    Defence,
-    /// A court.
-    Court,
-    /// A foreign agency.
-    ForeignAgency,
-}
-
-impl RecipientKind {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecipientKind::Defence => "defence",
-            RecipientKind::Court => "court",
-            RecipientKind::ForeignAgency => "foreign-agency",
-        }
-    }
-}
+/// Who receives a disclosure (the same names on the command line and on the wire).
+pub use crate::server::routes::disclosures::RecipientKind;
 
 /// `disclose`
 #[derive(Debug, Args)]

@@ -53,7 +53,7 @@ pub const MAX_DOWNLOADS: u32 = 100;
 pub const MAX_ITEMS: usize = 1000;
 
 /// Who receives a disclosure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum RecipientKind {
     /// Defence counsel.
