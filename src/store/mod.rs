@@ -506,6 +506,34 @@ impl ObjectSealer {
         }
         self.sealer.seal_block(block, last, out)
     }
+
+    /// Seal a block where it lies: `room` is the block's stored form with plaintext in it,
+    /// `HEADER_LEN` bytes of room for the header, then each segment followed by room for its
+    /// tag (`ingest::Block`). Returns the range of `room` to store: from the header for the
+    /// object's first block, from the first segment for the others.
+    pub fn seal_in_place(
+        &mut self,
+        room: &mut [u8],
+        plain_len: usize,
+        last: bool,
+    ) -> Result<std::ops::Range<usize>, SealError> {
+        let found = room.len();
+        let (head, body) = room
+            .split_at_mut_checked(HEADER_LEN)
+            .ok_or(SealError::BlockRoom {
+                needed: HEADER_LEN,
+                found,
+            })?;
+        let sealed = self.sealer.seal_block_in_place(body, plain_len, last)?;
+        let start = match self.header.take() {
+            Some(h) => {
+                head.copy_from_slice(&h);
+                0
+            }
+            None => HEADER_LEN,
+        };
+        Ok(start..HEADER_LEN + sealed)
+    }
 }
 
 /// Room for the header and a sealed block of `plaintext` bytes.

@@ -75,6 +75,11 @@ impl PooledBuf {
         &mut self.buf
     }
 
+    /// The buffer's contents (its whole length).
+    pub fn contents(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Share bytes `view` of the buffer (clamped to its length) as [`Bytes`], without copying;
     /// the buffer returns to its pool when the last clone is dropped.
     pub fn freeze(mut self, view: Range<usize>) -> Bytes {

@@ -144,6 +144,14 @@ pub enum SealError {
         /// Segment size.
         segment_size: u32,
     },
+    /// A buffer is too short for the block to be sealed in place.
+    #[error("sealing in place needs {needed} bytes of room, the buffer has {found}")]
+    BlockRoom {
+        /// Bytes the sealed block takes.
+        needed: usize,
+        /// Bytes the buffer has.
+        found: usize,
+    },
     /// Sealing was asked to continue after the last segment.
     #[error(
         "the object's last segment was already sealed ({segments} segments); nothing may follow it"

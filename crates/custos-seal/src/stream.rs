@@ -173,7 +173,11 @@ impl Sealer {
 
     /// Checks that a segment of `len` bytes may come next.
     fn check_segment(&self, len: usize, last: bool) -> Result<(), SealError> {
-        let index = self.next_index;
+        self.check_segment_at(self.next_index, len, last)
+    }
+
+    /// Checks that a segment of `len` bytes may be segment `index` (after those before it).
+    fn check_segment_at(&self, index: u64, len: usize, last: bool) -> Result<(), SealError> {
         if self.finished {
             return Err(SealError::SealAfterLast { segments: index });
         }
@@ -204,35 +208,101 @@ impl Sealer {
         last: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), SealError> {
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        match self.seal_next(&mut out[start..], last) {
+            Ok(tag) => out.extend_from_slice(tag.as_ref()),
+            Err(err) => {
+                // Never leave plaintext behind in the output buffer.
+                out.truncate(start);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypts the next segment (already checked) where it lies and returns its tag.
+    fn seal_next(&mut self, in_out: &mut [u8], last: bool) -> Result<Tag, SealError> {
         let index = self.next_index;
         let overflow = || SealError::LengthOverflow {
             plaintext_len: self.plaintext_len,
         };
         let next_index = index.checked_add(1).ok_or_else(overflow)?;
-        let plaintext_len = u64::try_from(plaintext.len())
+        let plaintext_len = u64::try_from(in_out.len())
             .ok()
             .and_then(|len| self.plaintext_len.checked_add(len))
             .ok_or_else(overflow)?;
-
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let sealed = self.key.seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(segment_nonce(index, last)),
-            Aad::from(&self.aad),
-            &mut out[start..],
-        );
-        match sealed {
-            Ok(tag) => out.extend_from_slice(tag.as_ref()),
-            Err(_) => {
-                // Never leave plaintext behind in the output buffer.
-                out.truncate(start);
-                return Err(SealError::SealFailed { index });
-            }
-        }
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(segment_nonce(index, last)),
+                Aad::from(&self.aad),
+                in_out,
+            )
+            .map_err(|_| SealError::SealFailed { index })?;
         self.next_index = next_index;
         self.plaintext_len = plaintext_len;
         self.finished = last;
-        Ok(())
+        Ok(tag)
+    }
+
+    /// [`Sealer::seal_block`] for a block that already lies in its stored layout in `buf`:
+    /// segment `i`'s plaintext at `i × (segment size + TAG_LEN)`, followed by `TAG_LEN` bytes of
+    /// room for its tag (a short last segment's tag right after its plaintext). Each segment is
+    /// encrypted where it lies and its tag written after it, so the sealed block is
+    /// `buf[..n]` for the returned `n` (`plain_len` plus one tag per segment) and the plaintext
+    /// is never copied. Same rules and errors as `seal_block`, plus
+    /// [`SealError::BlockRoom`] when `buf` is too short; every rule is checked before anything
+    /// is encrypted, so on those errors `buf` is unchanged.
+    pub fn seal_block_in_place(
+        &mut self,
+        buf: &mut [u8],
+        plain_len: usize,
+        is_final: bool,
+    ) -> Result<usize, SealError> {
+        if self.finished {
+            return Err(SealError::SealAfterLast {
+                segments: self.next_index,
+            });
+        }
+        let seg = self.segment_size_usize;
+        if !is_final && !plain_len.is_multiple_of(seg) {
+            return Err(SealError::BlockNotWholeSegments {
+                len: plain_len,
+                segment_size: self.segment_size,
+            });
+        }
+        if plain_len == 0 && !is_final {
+            return Ok(0);
+        }
+        // An empty final block is one empty segment (allowed only as the object's only one).
+        let segments = plain_len.div_ceil(seg).max(1);
+        let needed = segments
+            .checked_mul(TAG_LEN)
+            .and_then(|tags| tags.checked_add(plain_len))
+            .ok_or(SealError::LengthOverflow {
+                plaintext_len: self.plaintext_len,
+            })?;
+        if buf.len() < needed {
+            return Err(SealError::BlockRoom {
+                needed,
+                found: buf.len(),
+            });
+        }
+        let stride = seg + TAG_LEN;
+        let segment_len = |i: usize| (plain_len - i * seg).min(seg);
+        for i in 0..segments {
+            let last = is_final && i + 1 == segments;
+            let index = self.next_index.saturating_add(i as u64);
+            self.check_segment_at(index, segment_len(i), last)?;
+        }
+        for i in 0..segments {
+            let last = is_final && i + 1 == segments;
+            let (start, len) = (i * stride, segment_len(i));
+            let tag = self.seal_next(&mut buf[start..start + len], last)?;
+            buf[start + len..start + len + TAG_LEN].copy_from_slice(tag.as_ref());
+        }
+        Ok(needed)
     }
 }
 
@@ -744,6 +814,85 @@ mod tests {
                 .expect("segment");
         }
         assert_eq!(by_block, by_segment);
+    }
+
+    /// `plaintext` laid out for `seal_block_in_place`: each segment followed by tag room.
+    fn stored_layout(plaintext: &[u8]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for chunk in plaintext.chunks(S) {
+            buf.extend_from_slice(chunk);
+            buf.extend_from_slice(&[0xEE; TAG_LEN]);
+        }
+        buf.resize(buf.len().max(TAG_LEN), 0xEE);
+        buf
+    }
+
+    #[test]
+    fn sealing_in_place_equals_sealing_by_copy() {
+        // Blocks of every shape: empty object, short, one byte either side of a segment, and
+        // a whole multiple followed by a final block; each object sealed both ways.
+        let shapes: [&[(usize, bool)]; 6] = [
+            &[(0, true)],
+            &[(5, true)],
+            &[(S - 1, true)],
+            &[(S, true)],
+            &[(S + 1, true)],
+            &[(2 * S, false), (0, false), (3 * S, false), (S + 7, true)],
+        ];
+        for shape in shapes {
+            let (mut by_copy, mut in_place) = (Vec::new(), Vec::new());
+            let (mut a, mut b) = (sealer(), sealer());
+            for (n, &(len, last)) in shape.iter().enumerate() {
+                let plain: Vec<u8> = (0..len).map(|i| ((i + n) % 253) as u8).collect();
+                a.seal_block(&plain, last, &mut by_copy).expect("by copy");
+                let mut buf = stored_layout(&plain);
+                let room = buf.len();
+                let sealed = b
+                    .seal_block_in_place(&mut buf, len, last)
+                    .expect("in place");
+                assert!(sealed <= room, "{shape:?}");
+                in_place.extend_from_slice(&buf[..sealed]);
+            }
+            assert_eq!(in_place, by_copy, "{shape:?}");
+            assert_eq!(a.finish(), b.finish());
+        }
+    }
+
+    #[test]
+    fn sealing_in_place_enforces_the_same_rules() {
+        let mut s = sealer();
+        let mut buf = stored_layout(&[0u8; 2 * S]);
+        assert_eq!(
+            s.seal_block_in_place(&mut buf, 5, false),
+            Err(SealError::BlockNotWholeSegments {
+                len: 5,
+                segment_size: SEGMENT_SIZE
+            })
+        );
+        let room = buf.len();
+        assert_eq!(
+            s.seal_block_in_place(&mut buf[..room - 1], 2 * S, false),
+            Err(SealError::BlockRoom {
+                needed: room,
+                found: room - 1
+            })
+        );
+        assert_eq!(
+            buf,
+            stored_layout(&[0u8; 2 * S]),
+            "a refused block is left as it was"
+        );
+        assert_eq!(s.seal_block_in_place(&mut buf, 2 * S, false), Ok(room));
+        assert_eq!(
+            s.seal_block_in_place(&mut buf, 0, true),
+            Err(SealError::EmptyFinalSegment { index: 2 })
+        );
+        assert_eq!(s.seal_block_in_place(&mut buf, 3, true), Ok(3 + TAG_LEN));
+        assert_eq!(
+            s.seal_block_in_place(&mut buf, 3, true),
+            Err(SealError::SealAfterLast { segments: 3 })
+        );
+        assert_eq!(s.finish(), Ok(2 * S as u64 + 3));
     }
 
     #[test]

@@ -342,15 +342,15 @@ pub async fn upload(
         tool: opt_text(q.tool, "tool", 400)?,
         method: opt_text(q.method, "method", 400)?,
     };
-    let reader = crate::server::body::BodyReader::spawn(body, len);
+    let source = crate::server::body::BodyBlocks::spawn(body, len);
     // A spawned task, so a client hanging up (or shutdown) cannot cancel the ingest half-way:
     // the read fails, the ingest discards its object and records the failure.
     let st2 = st.clone();
     let task = st.uploads.spawn(async move {
-        ingest::ingest_reader(
+        ingest::ingest_source(
             &st2.vault,
             req,
-            reader,
+            source,
             &crate::progress::Progress::hidden(),
         )
         .await

@@ -1,18 +1,27 @@
 //! Ingest: stream a file into the vault and record it in the custody log.
 //!
 //! The pipeline (docs/ARCHITECTURE.md, "Life of an ingest") keeps both cores busy and memory
-//! constant: a reader thread reads 1 MiB blocks and hands each block (shared, not copied) to one
-//! thread per digest (SHA-256 always; SHA-1 and MD5 on request) and to a sealer thread, which
-//! encrypts it and passes the sealed bytes to the upload. Channels are bounded, so at most a few
-//! blocks are in flight whatever the file size, and the blocks come from buffer pools
-//! (`store::BufferPool`): the same few megabytes are reused for the whole file instead of
-//! faulting in fresh pages for every block.
+//! constant. Blocks of 1 MiB pass along a chain of threads, each owning a block while it works
+//! on it and all working on different blocks at once: a reader thread, one thread per digest
+//! (SHA-256 always; SHA-1 and MD5 on request), a sealer thread that encrypts the block where it
+//! lies ([`Block`]: the plaintext is laid out as it will be stored, so it is never copied), and
+//! the upload. Channels are bounded, so at most a few blocks are in flight whatever the file
+//! size, and the blocks come from a buffer pool (`store::BufferPool`): the same few megabytes
+//! are reused for the whole file instead of faulting in fresh pages for every block.
+//!
+//! The blocks come from a [`BlockSource`]: a file read by the reader thread ([`ReadSource`]),
+//! or an HTTP request body that the server copies into blocks as it arrives
+//! (`server::body::BodyBlocks`), so hyper's read buffer is free again before its next read.
+
+mod block;
+
+pub use block::{BLOCK, Block};
 
 use crate::custody::{EventDraft, LogError, LogTx, Receipt};
 use crate::db::{self, DbError, SqlContext};
 use crate::ids::{CaseName, ItemId};
 use crate::progress::Progress;
-use crate::store::{BufferPool, ObjectSealer, StoreError, sealed_capacity};
+use crate::store::{BufferPool, ObjectSealer, StoreError};
 use crate::vault::Vault;
 use bytes::Bytes;
 use custos_core::Sha256Hash;
@@ -23,12 +32,44 @@ use rusqlite::{OptionalExtension, params};
 use sha2::Digest;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// Plaintext block size of the pipeline (a multiple of the segment size).
-pub const BLOCK: usize = 16 * SEGMENT_SIZE as usize;
-/// Free buffers each pool of the pipeline keeps: about what its bounded channels hold.
-const POOL_KEEP: usize = 8;
+/// Free buffers a source's pool keeps: as many as the pipeline can hold in flight (its
+/// bounded channels, one block in each stage, and the HTTP body's read-ahead), so a buffer
+/// returned while the pipeline drains is kept rather than freed and faulted in again later.
+pub const POOL_KEEP: usize = 20;
+
+/// Where an ingest's plaintext comes from, one block at a time, on the pipeline's reader
+/// thread (so `next_block` may block).
+pub trait BlockSource: Send + 'static {
+    /// The next [`BLOCK`] bytes: a full block but at the end, where it may be shorter; an empty
+    /// block means the end. An error fails the ingest, which records the failed read.
+    fn next_block(&mut self) -> std::io::Result<Block>;
+}
+
+/// A [`BlockSource`] over a blocking reader (a file), reading into pooled buffers.
+pub struct ReadSource<R> {
+    reader: R,
+    pool: BufferPool,
+}
+
+impl<R: Read + Send + 'static> ReadSource<R> {
+    /// Read `reader` in blocks.
+    pub fn new(reader: R) -> Self {
+        ReadSource {
+            reader,
+            pool: Block::pool(POOL_KEEP),
+        }
+    }
+}
+
+impl<R: Read + Send + 'static> BlockSource for ReadSource<R> {
+    fn next_block(&mut self) -> std::io::Result<Block> {
+        let mut block = Block::new(&self.pool);
+        block.fill_from(&mut self.reader)?;
+        Ok(block)
+    }
+}
 
 /// Hashes the examiner expects (from the imaging tool's acquisition log).
 #[derive(Debug, Clone, Default)]
@@ -163,17 +204,17 @@ pub async fn ingest(
         });
     }
     progress.set_length(meta.len());
-    ingest_reader(vault, req, file, progress).await
+    ingest_source(vault, req, ReadSource::new(file), progress).await
 }
 
-/// Ingest whatever `source` yields (a file, or an HTTP request body bridged to a blocking
-/// reader). `req.path` names the source in messages and gives the recorded file name. A read
-/// error (an upload cut off midway) discards the object and is recorded as an
-/// `ingest-rejected` event, so a failed ingest is itself part of the record.
-pub async fn ingest_reader<R: Read + Send + 'static>(
+/// Ingest whatever `source` yields (a file, or an HTTP request body). `req.path` names the
+/// source in messages and gives the recorded file name. A read error (an upload cut off
+/// midway) discards the object and is recorded as an `ingest-rejected` event, so a failed
+/// ingest is itself part of the record.
+pub async fn ingest_source<S: BlockSource>(
     vault: &Vault,
     req: IngestRequest,
-    source: R,
+    source: S,
     progress: &Progress,
 ) -> Result<IngestOutcome, IngestError> {
     let _ingest_lock = vault
@@ -485,10 +526,10 @@ fn check_expected(e: &Expected, d: &Digests) -> Option<(&'static str, String, St
 }
 
 /// Read, hash, seal and upload; returns the digests once the object is durably written.
-async fn stream_into_store<R: Read + Send + 'static>(
+async fn stream_into_store<S: BlockSource>(
     vault: &Vault,
     req: &IngestRequest,
-    file: R,
+    source: S,
     object: ObjectId,
     dek: DataKey,
     progress: &Progress,
@@ -501,46 +542,34 @@ async fn stream_into_store<R: Read + Send + 'static>(
     };
 
     let mut sealer = ObjectSealer::new(dek, object).map_err(|e| pipeline(e.to_string()))?;
-    let plain_pool = BufferPool::new(BLOCK, POOL_KEEP);
-    let sealed_pool = BufferPool::new(sealed_capacity(BLOCK), POOL_KEEP);
     let mut upload = vault.store.begin_upload(object).await?;
     let (up_tx, mut up_rx) = tokio::sync::mpsc::channel::<Bytes>(2);
-    let (seal_tx, seal_rx) = sync_channel::<(Bytes, bool)>(2);
-    let mut digest_txs = Vec::new();
-    let (tx, rx) = sync_channel::<Bytes>(2);
-    digest_txs.push(tx);
-    let sha256 = std::thread::spawn(move || hash_blocks::<sha2::Sha256>(rx));
+    // The chain: reader -> SHA-256 [-> SHA-1 -> MD5] -> sealer -> upload.
+    let (first_tx, first_rx) = sync_channel::<Stage>(2);
+    let (tx, mut to_sealer) = sync_channel::<Stage>(2);
+    let sha256 = std::thread::spawn(move || hash_stage::<sha2::Sha256>(first_rx, tx));
     let legacy = if want_legacy {
-        let (tx1, rx1) = sync_channel::<Bytes>(2);
-        let (tx2, rx2) = sync_channel::<Bytes>(2);
-        digest_txs.push(tx1);
-        digest_txs.push(tx2);
+        let (tx1, rx1) = sync_channel::<Stage>(2);
+        let (tx2, rx2) = sync_channel::<Stage>(2);
+        let from_sha256 = std::mem::replace(&mut to_sealer, rx2);
         Some((
-            std::thread::spawn(move || hash_blocks::<sha1::Sha1>(rx1)),
-            std::thread::spawn(move || hash_blocks::<md5::Md5>(rx2)),
+            std::thread::spawn(move || hash_stage::<sha1::Sha1>(from_sha256, tx1)),
+            std::thread::spawn(move || hash_stage::<md5::Md5>(rx1, tx2)),
         ))
     } else {
         None
     };
     let seal = std::thread::spawn(move || -> Result<(), String> {
-        for (block, last) in seal_rx {
-            let mut out = sealed_pool.take();
-            let buf = out.vec_mut();
-            buf.clear();
-            sealer
-                .seal_into(&block, last, buf)
-                .map_err(|e| e.to_string())?;
-            let len = buf.len();
-            drop(block);
-            if up_tx.blocking_send(out.freeze(0..len)).is_err() {
+        for (block, last) in to_sealer {
+            let sealed = block.seal(&mut sealer, last).map_err(|e| e.to_string())?;
+            if up_tx.blocking_send(sealed).is_err() {
                 return Err("upload stopped".into());
             }
         }
         Ok(())
     });
     let counter = progress.counter();
-    let reader =
-        std::thread::spawn(move || read_blocks(file, &plain_pool, digest_txs, seal_tx, counter));
+    let reader = std::thread::spawn(move || read_blocks(source, first_tx, counter));
 
     let mut upload_err = None;
     while let Some(b) = up_rx.recv().await {
@@ -601,62 +630,47 @@ async fn stream_into_store<R: Read + Send + 'static>(
     })
 }
 
-/// Hash every block received; returns the digest and the byte count.
-fn hash_blocks<D: Digest>(rx: Receiver<Bytes>) -> (Vec<u8>, u64) {
+/// A block and whether it is the object's last.
+type Stage = (Block, bool);
+
+/// Hash every block received and pass it on; returns the digest and the byte count.
+fn hash_stage<D: Digest>(rx: Receiver<Stage>, next: SyncSender<Stage>) -> (Vec<u8>, u64) {
     let mut h = D::new();
     let mut n = 0u64;
-    for b in rx {
-        n += b.len() as u64;
-        h.update(&b);
+    for (block, last) in rx {
+        n += block.len() as u64;
+        for segment in block.segments() {
+            h.update(segment);
+        }
+        // The rest of the chain stopped: the ingest fails there, and this digest is unused.
+        if next.send((block, last)).is_err() {
+            break;
+        }
     }
     (h.finalize().to_vec(), n)
 }
 
-/// Read the file in full blocks, with one block of look-ahead so the last block is flagged.
-fn read_blocks<R: Read>(
-    mut file: R,
-    pool: &BufferPool,
-    digests: Vec<std::sync::mpsc::SyncSender<Bytes>>,
-    seal: std::sync::mpsc::SyncSender<(Bytes, bool)>,
+/// Pass the source's blocks on, with one block of look-ahead so the last block is flagged.
+fn read_blocks<S: BlockSource>(
+    mut source: S,
+    first: SyncSender<Stage>,
     counter: indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    let mut pending = read_full(&mut file, pool)?;
+    let mut pending = source.next_block()?;
     loop {
-        let next = if pending.len() == BLOCK {
-            read_full(&mut file, pool)?
+        let next = if pending.is_full() {
+            Some(source.next_block()?)
         } else {
-            Bytes::new()
+            None
         };
-        let last = next.is_empty();
+        let last = next.as_ref().is_none_or(Block::is_empty);
         counter.inc(pending.len() as u64);
-        for d in &digests {
-            d.send(pending.clone())
-                .map_err(|_| std::io::Error::other("hasher stopped"))?;
-        }
-        seal.send((pending, last))
-            .map_err(|_| std::io::Error::other("sealer stopped"))?;
-        if last {
-            return Ok(());
-        }
-        pending = next;
-    }
-}
-
-/// Read up to BLOCK bytes into a pooled buffer, looping over short reads.
-fn read_full<R: Read>(file: &mut R, pool: &BufferPool) -> std::io::Result<Bytes> {
-    let mut block = pool.take();
-    let buf = block.vec_mut();
-    // Zero-fills only a new buffer; a reused one is overwritten in place.
-    buf.resize(BLOCK, 0);
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-        match file.read(rest) {
-            Ok(0) => break,
-            // `min`: a reader that claims more than it was given cannot push us past the end.
-            Ok(n) => filled = (filled + n.min(rest.len())).min(BLOCK),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        first
+            .send((pending, last))
+            .map_err(|_| std::io::Error::other("hasher stopped"))?;
+        match next {
+            Some(block) if !last => pending = block,
+            _ => return Ok(()),
         }
     }
-    Ok(block.freeze(0..filled))
 }
