@@ -18,6 +18,10 @@ pub const BLOCK: usize = SEGMENTS * SEG;
 /// Bytes of a block's buffer: room for the object header (stored before the first block),
 /// then each segment followed by room for its tag.
 pub const BLOCK_ROOM: usize = HEADER_LEN + SEGMENTS * (SEG + TAG_LEN);
+/// Free buffers a block pool keeps: as many as the pipeline can hold in flight (its bounded
+/// channels, one block in each stage, and the HTTP body's read-ahead), so a buffer returned
+/// while the pipeline drains is kept rather than freed and faulted in again later.
+const POOL_KEEP: usize = 20;
 
 /// Up to [`BLOCK`] bytes of plaintext in a pooled buffer of [`BLOCK_ROOM`] bytes.
 pub struct Block {
@@ -26,7 +30,7 @@ pub struct Block {
 }
 
 impl Block {
-    /// An empty block in a buffer from `pool` (a pool of [`BLOCK_ROOM`]-byte buffers).
+    /// An empty block in a buffer from `pool` (made by [`Block::pool`]).
     pub fn new(pool: &BufferPool) -> Self {
         let mut buf = pool.take();
         // Grows (zero-filled) only on a buffer's first use; later uses overwrite in place.
@@ -34,9 +38,9 @@ impl Block {
         Block { buf, len: 0 }
     }
 
-    /// A pool for blocks, keeping up to `keep` free buffers.
-    pub fn pool(keep: usize) -> BufferPool {
-        BufferPool::new(BLOCK_ROOM, keep)
+    /// A pool for one pipeline's blocks.
+    pub fn pool() -> BufferPool {
+        BufferPool::new(BLOCK_ROOM, POOL_KEEP)
     }
 
     /// Plaintext bytes in the block.
@@ -149,7 +153,7 @@ mod tests {
 
     #[test]
     fn filled_and_extended_blocks_hold_the_same_segments() {
-        let pool = Block::pool(4);
+        let pool = Block::pool();
         let input = data(BLOCK + 12_345);
         let mut reader = Trickle {
             data: &input,
@@ -178,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_full_block_takes_no_more() {
-        let pool = Block::pool(1);
+        let pool = Block::pool();
         let mut b = Block::new(&pool);
         assert_eq!(b.extend(&data(BLOCK + 5)), BLOCK);
         assert!(b.is_full());
@@ -193,7 +197,7 @@ mod tests {
         let id = ObjectId([3; 16]);
         let key = [9; 32];
         let input = data(2 * BLOCK + 100);
-        let pool = Block::pool(2);
+        let pool = Block::pool();
         let mut in_place = ObjectSealer::new(DataKey::from_bytes(key), id).expect("sealer");
         let mut by_copy = ObjectSealer::new(DataKey::from_bytes(key), id).expect("sealer");
         let (mut got, mut want) = (Vec::new(), Vec::new());
@@ -211,7 +215,7 @@ mod tests {
     #[test]
     fn an_empty_object_is_one_sealed_empty_segment() {
         let id = ObjectId([4; 16]);
-        let pool = Block::pool(1);
+        let pool = Block::pool();
         let mut s = ObjectSealer::new(DataKey::from_bytes([1; 32]), id).expect("sealer");
         let sealed = Block::new(&pool).seal(&mut s, true).expect("seal");
         let mut want = Vec::new();

@@ -34,11 +34,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// Free buffers a source's pool keeps: as many as the pipeline can hold in flight (its
-/// bounded channels, one block in each stage, and the HTTP body's read-ahead), so a buffer
-/// returned while the pipeline drains is kept rather than freed and faulted in again later.
-pub const POOL_KEEP: usize = 20;
-
 /// Where an ingest's plaintext comes from, one block at a time, on the pipeline's reader
 /// thread (so `next_block` may block).
 pub trait BlockSource: Send + 'static {
@@ -58,7 +53,7 @@ impl<R: Read + Send + 'static> ReadSource<R> {
     pub fn new(reader: R) -> Self {
         ReadSource {
             reader,
-            pool: Block::pool(POOL_KEEP),
+            pool: Block::pool(),
         }
     }
 }

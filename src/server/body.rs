@@ -31,7 +31,7 @@ impl BodyBlocks {
     /// bytes is an error, reported after the blocks received before it.
     pub fn spawn(body: Body, declared: u64) -> Self {
         let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_BLOCKS);
-        let pool = Block::pool(crate::ingest::POOL_KEEP);
+        let pool = Block::pool();
         let task_pool = pool.clone();
         tokio::spawn(async move {
             let result = pull(body, declared, &task_pool, &tx).await;
@@ -129,10 +129,6 @@ mod tests {
         Body::from_stream(futures::stream::iter(chunks))
     }
 
-    fn concat(blocks: &[Vec<u8>]) -> Vec<u8> {
-        blocks.concat()
-    }
-
     #[test]
     fn small_chunks_make_one_short_block() {
         let parts = vec![b"ab".to_vec(), vec![], b"cde".to_vec(), b"f".to_vec()];
@@ -152,7 +148,7 @@ mod tests {
         assert!(err.is_none());
         let sizes: Vec<usize> = got.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![BLOCK, BLOCK, BLOCK / 2]);
-        assert_eq!(concat(&got), data);
+        assert_eq!(got.concat(), data);
     }
 
     #[test]
@@ -161,7 +157,7 @@ mod tests {
         let (got, err) = blocks(chunked(vec![data.clone()]), data.len() as u64);
         assert!(err.is_none());
         assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [BLOCK, BLOCK]);
-        assert_eq!(concat(&got), data);
+        assert_eq!(got.concat(), data);
     }
 
     #[test]
