@@ -23,7 +23,6 @@ use crate::ids::{CaseName, ItemId};
 use crate::progress::Progress;
 use crate::store::{BufferPool, ObjectSealer, StoreError};
 use crate::vault::Vault;
-use bytes::Bytes;
 use custos_core::Sha256Hash;
 use custos_core::event::{Action, Actor, ItemRef};
 use custos_core::jcs::Value;
@@ -538,7 +537,6 @@ async fn stream_into_store<S: BlockSource>(
 
     let mut sealer = ObjectSealer::new(dek, object).map_err(|e| pipeline(e.to_string()))?;
     let mut upload = vault.store.begin_upload(object).await?;
-    let (up_tx, mut up_rx) = tokio::sync::mpsc::channel::<Bytes>(2);
     // The chain: reader -> SHA-256 [-> SHA-1 -> MD5] -> sealer -> upload.
     let (first_tx, first_rx) = sync_channel::<Stage>(2);
     let (tx, mut to_sealer) = sync_channel::<Stage>(2);
@@ -554,45 +552,47 @@ async fn stream_into_store<S: BlockSource>(
     } else {
         None
     };
-    let seal = std::thread::spawn(move || -> Result<(), String> {
+    // The sealer hands each sealed block to the upload itself (`block_on` from its own thread:
+    // the local store's writer thread takes it at once; S3 part uploads run on the runtime), so
+    // a block does not pass through an async task and wake a runtime worker on the way.
+    let runtime = tokio::runtime::Handle::current();
+    let (sealed_tx, sealed_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut stop = None;
         for (block, last) in to_sealer {
-            let sealed = block.seal(&mut sealer, last).map_err(|e| e.to_string())?;
-            if up_tx.blocking_send(sealed).is_err() {
-                return Err("upload stopped".into());
+            let sealed = match block.seal(&mut sealer, last) {
+                Ok(sealed) => sealed,
+                Err(e) => {
+                    stop = Some(SealStop::Seal(e.to_string()));
+                    break;
+                }
+            };
+            if let Err(e) = runtime.block_on(upload.put(sealed)) {
+                stop = Some(SealStop::Store(e));
+                break;
             }
         }
-        Ok(())
+        // Dropping the receiver (on a stop) stops the stages before it.
+        let _ = sealed_tx.send((upload, stop));
     });
     let counter = progress.counter();
     let reader = std::thread::spawn(move || read_blocks(source, first_tx, counter));
 
-    let mut upload_err = None;
-    while let Some(b) = up_rx.recv().await {
-        if let Err(e) = upload.put(b).await {
-            upload_err = Some(e);
-            break;
-        }
-    }
-    drop(up_rx);
+    let sealed = sealed_rx.await;
     let read_res = tokio::task::spawn_blocking(move || reader.join()).await;
-    let seal_res = seal.join();
     let read_res = match read_res {
         Ok(Ok(r)) => r,
         _ => Err(std::io::Error::other("reader thread failed")),
     };
-    let failure = if let Some(e) = upload_err {
-        Some(IngestError::Store(e))
-    } else if let Err(source) = read_res {
-        Some(IngestError::Input {
+    let (upload, stop) = sealed.map_err(|_| pipeline("sealer thread failed".into()))?;
+    let failure = match (stop, read_res) {
+        (Some(SealStop::Store(e)), _) => Some(IngestError::Store(e)),
+        (_, Err(source)) => Some(IngestError::Input {
             path: req.path.clone(),
             source,
-        })
-    } else {
-        match seal_res {
-            Ok(Ok(())) => None,
-            Ok(Err(m)) => Some(pipeline(m)),
-            Err(_) => Some(pipeline("sealer thread failed".into())),
-        }
+        }),
+        (Some(SealStop::Seal(m)), Ok(())) => Some(pipeline(m)),
+        (None, Ok(())) => None,
     };
     if let Some(e) = failure {
         upload.abort().await;
@@ -627,6 +627,14 @@ async fn stream_into_store<S: BlockSource>(
 
 /// A block and whether it is the object's last.
 type Stage = (Block, bool);
+
+/// Why the sealer stopped before the end.
+enum SealStop {
+    /// Sealing failed.
+    Seal(String),
+    /// The store refused a block.
+    Store(StoreError),
+}
 
 /// Hash every block received and pass it on; returns the digest and the byte count.
 fn hash_stage<D: Digest>(rx: Receiver<Stage>, next: SyncSender<Stage>) -> (Vec<u8>, u64) {
