@@ -553,8 +553,8 @@ async fn stream_into_store<S: BlockSource>(
         None
     };
     // The sealer hands each sealed block to the upload itself (`block_on` from its own thread:
-    // the local store's writer thread takes it at once; S3 part uploads run on the runtime), so
-    // a block does not pass through an async task and wake a runtime worker on the way.
+    // the local store's writer thread receives it directly; S3 part uploads run on the
+    // runtime), so no block passes through an async task on its way to storage.
     let runtime = tokio::runtime::Handle::current();
     let (sealed_tx, sealed_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
