@@ -558,22 +558,22 @@ async fn stream_into_store<S: BlockSource>(
     let runtime = tokio::runtime::Handle::current();
     let (sealed_tx, sealed_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
-        let mut stop = None;
-        for (block, last) in to_sealer {
-            let sealed = match block.seal(&mut sealer, last) {
-                Ok(sealed) => sealed,
-                Err(e) => {
-                    stop = Some(SealStop::Seal(e.to_string()));
-                    break;
-                }
-            };
-            if let Err(e) = runtime.block_on(upload.put(sealed)) {
-                stop = Some(SealStop::Store(e));
-                break;
+        // A panic is caught so the upload still comes back to be aborted (an S3 multipart
+        // upload is not left behind).
+        let stop = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for (block, last) in to_sealer {
+                let sealed = block
+                    .seal(&mut sealer, last)
+                    .map_err(|e| SealStop::Seal(e.to_string()))?;
+                runtime
+                    .block_on(upload.put(sealed))
+                    .map_err(SealStop::Store)?;
             }
-        }
+            Ok(())
+        }))
+        .unwrap_or_else(|_| Err(SealStop::Seal("the sealer thread panicked".into())));
         // Dropping the receiver (on a stop) stops the stages before it.
-        let _ = sealed_tx.send((upload, stop));
+        let _ = sealed_tx.send((upload, stop.err()));
     });
     let counter = progress.counter();
     let reader = std::thread::spawn(move || read_blocks(source, first_tx, counter));
